@@ -1,0 +1,1 @@
+"""Fetch from the world: playlists, label sources, YouTube audio, the synthetic corpus."""

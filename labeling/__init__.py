@@ -1,0 +1,1 @@
+"""Turn source claims into labels: taxonomy, resolution, splits, audits."""

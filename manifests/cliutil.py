@@ -1,0 +1,68 @@
+"""What every command line of the toolkit shares: logging set-up and one-line errors.
+
+Nothing here runs at import time; ``run_main`` configures logging only when a
+command actually starts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from .io import ManifestError
+
+log = logging.getLogger(__name__)
+
+
+class UserError(Exception):
+    """A problem the user can fix (bad input, missing file, refused request): one line, exit 2."""
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--data", default=None, metavar="DIR",
+                        help="data folder (default: $GENRE_DATA_DIR or ./data)")
+    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+
+
+def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    if verbose < 2:  # third-party chatter stays quiet unless asked
+        for noisy in ("urllib3", "requests_cache", "matplotlib", "numba", "h5py", "absl", "tensorflow"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
+    """Run a CLI entry point, turning expected failures into a one-line error and exit code."""
+    try:
+        return main(argv)
+    except (UserError, ManifestError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished work was saved; rerun the same command to continue", file=sys.stderr)
+        return 130
+
+
+def build_parser(prog: str, description: str, modules: Sequence[str]) -> argparse.ArgumentParser:
+    """A parser whose sub-commands come from ``modules``, each exposing ``register(subparsers)``.
+
+    Command modules keep heavy imports inside their handlers, so ``--help`` is fast.
+    """
+    import importlib
+
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in modules:
+        importlib.import_module(name).register(sub)
+    return parser
+
+
+def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
+    """Parse, set up logging, and call the chosen sub-command's ``func(args) -> int``."""
+    args = parser.parse_args(argv)
+    setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False))
+    return int(args.func(args) or 0)

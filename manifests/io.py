@@ -1,0 +1,348 @@
+"""Validated reading and atomic, deterministic writing of manifest CSVs.
+
+Rows are plain ``dict``\\ s holding Python values (``str``, ``int``, ``float``,
+``bool``, ``list[str]``, ``dict``); an empty cell is ``None``.  Reading checks the
+header, the schema tag and every cell, and fails on the first problem with one
+line naming file, line, row, column and problem.  Writing goes to a temporary
+file in the same folder and is renamed over the target, so a killed process
+leaves either the old file or the new one, never half of one.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping
+from pathlib import Path
+from typing import Any
+
+from . import codec
+from .schema import SCHEMA_COLUMN, Column, Table
+
+Row = dict[str, Any]
+
+#: What an empty cell reads as: no value, except for multi-valued kinds (a fresh empty list/map).
+EMPTY: dict[str, type] = {"list": list, "floatmap": dict, "listmap": dict}
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be trusted: the message names file, row, column and problem."""
+
+    def __init__(self, path: Path | str, problem: str, *, line: int | None = None,
+                 row: int | None = None, column: str | None = None) -> None:
+        self.path, self.problem, self.line, self.row, self.column = str(path), problem, line, row, column
+        where = [self.path + (f":{line}" if line is not None else "")]
+        if row is not None:
+            where.append(f"row {row}")
+        if column is not None:
+            where.append(f"column {column!r}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+# ---------------------------------------------------------------- cells
+
+def decode_cell(col: Column, text: str, known_genres: frozenset[str] | None = None) -> Any:
+    """Text of one cell to its Python value, checking kind, range, pattern and genres."""
+    if text == "":
+        if col.required:
+            raise codec.CodecError("required value is missing")
+        return EMPTY[col.kind]() if col.kind in EMPTY else None
+    kind = col.kind
+    if kind == "str":
+        value: Any = text
+    elif kind == "int":
+        value = codec.parse_int(text)
+    elif kind == "float":
+        value = codec.parse_float(text)
+    elif kind == "bool":
+        value = codec.parse_bool(text)
+    elif kind == "list":
+        value = codec.decode_list(text)
+    elif kind == "floatmap":
+        value = codec.decode_floatmap(text)
+    else:
+        value = codec.decode_listmap(text)
+    check_value(col, value, known_genres)
+    return value
+
+
+def check_value(col: Column, value: Any, known_genres: frozenset[str] | None = None) -> None:
+    """Raise ``CodecError`` when a decoded value breaks the column's rules."""
+    if col.allowed is not None and value not in col.allowed:
+        raise codec.CodecError(f"{value!r} is not one of {', '.join(col.allowed)}")
+    regex = col.regex
+    if regex is not None:
+        for item in value if isinstance(value, list) else [value]:
+            if not regex.match(str(item)):
+                raise codec.CodecError(f"{item!r} does not look like a valid {col.name}")
+    numbers: list[float] = []
+    if col.kind in ("int", "float"):
+        numbers = [value]
+    elif col.kind == "floatmap":
+        numbers = list(value.values())
+    for number in numbers:
+        if col.minimum is not None and number < col.minimum:
+            raise codec.CodecError(f"{codec.format_float(number, col.decimals)} is below {col.minimum:g}")
+        if col.maximum is not None and number > col.maximum:
+            raise codec.CodecError(f"{codec.format_float(number, col.decimals)} is above {col.maximum:g}")
+    if col.genre and known_genres is not None:
+        names = list(value) if isinstance(value, dict) else [value]
+        for name in names:
+            if name not in known_genres:
+                raise codec.CodecError(f"unknown genre {name!r} (not in the taxonomy)")
+
+
+def encode_cell(col: Column, value: Any) -> str:
+    """Python value of one cell to its canonical text."""
+    if value is None or (isinstance(value, (str, list, dict)) and len(value) == 0) or (
+            isinstance(value, float) and value != value):
+        if col.required:
+            raise codec.CodecError("required value is missing")
+        return ""
+    kind = col.kind
+    if kind == "str":
+        return str(value)
+    if kind == "int":
+        if isinstance(value, bool) or int(value) != value:
+            raise codec.CodecError(f"{value!r} is not a whole number")
+        return str(int(value))
+    if kind == "float":
+        return codec.format_float(float(value), col.decimals)
+    if kind == "bool":
+        return "true" if value else "false"
+    if kind == "list":
+        return codec.encode_list(list(value))
+    if kind == "floatmap":
+        return codec.encode_floatmap(dict(value), col.decimals)
+    return codec.encode_listmap({k: list(v) for k, v in dict(value).items()})
+
+
+# ---------------------------------------------------------------- reading
+
+def _check_header(path: Path, table: Table, header: list[str]) -> None:
+    expected = table.header
+    if table.versioned and SCHEMA_COLUMN not in header:
+        raise ManifestError(path, f"no {SCHEMA_COLUMN!r} column: not a {table.tag} manifest "
+                                  f"(expected columns: {', '.join(expected)})", line=1)
+    seen: set[str] = set()
+    for name in header:
+        if name in seen:
+            raise ManifestError(path, "column appears twice in the header", line=1, column=name)
+        seen.add(name)
+        if name not in expected:
+            raise ManifestError(path, f"unknown column for table {table.tag}", line=1, column=name)
+    for col in table.columns:
+        if col.required and col.name not in seen:
+            raise ManifestError(path, "required column is missing from the header", line=1, column=col.name)
+
+
+def read_rows(path: Path | str, table: Table, *,
+              known_genres: Iterable[str] | None = None) -> Iterator[Row]:
+    """Yield validated rows of one manifest; raise ``ManifestError`` at the first bad cell."""
+    path = Path(path)
+    genres = frozenset(known_genres) if known_genres is not None else None
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise ManifestError(path, f"file not found (the {table.name} table is written by "
+                                  f"{table.owner})") from None
+    with handle:
+        reader = csv.reader(handle, strict=True)
+        try:
+            header = next(reader)
+        except StopIteration:
+            raise ManifestError(path, "file is empty (no header)") from None
+        except (csv.Error, UnicodeDecodeError) as exc:
+            raise ManifestError(path, f"unreadable header: {exc}", line=1) from None
+        _check_header(path, table, header)
+        keys: dict[tuple, int] = {}
+        row_no = 0
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise ManifestError(path, f"malformed CSV: {exc}", line=reader.line_num,
+                                    row=row_no + 1) from None
+            except UnicodeDecodeError as exc:
+                raise ManifestError(path, f"not UTF-8 text: {exc.reason}", row=row_no + 1) from None
+            row_no += 1
+            line = reader.line_num
+            if not cells or cells == [""] * len(cells):
+                continue
+            if len(cells) != len(header):
+                raise ManifestError(path, f"{len(cells)} cells but the header has {len(header)}",
+                                    line=line, row=row_no)
+            raw = dict(zip(header, cells, strict=True))
+            if table.versioned and raw[SCHEMA_COLUMN] != table.tag:
+                found = raw[SCHEMA_COLUMN] or "nothing"
+                raise ManifestError(path, f"written as {found}, this toolkit reads {table.tag}; "
+                                          "rerun the stage that writes it", line=line, row=row_no,
+                                    column=SCHEMA_COLUMN)
+            row: Row = {}
+            for col in table.columns:
+                try:
+                    row[col.name] = decode_cell(col, raw.get(col.name, ""), genres)
+                except codec.CodecError as exc:
+                    raise ManifestError(path, str(exc), line=line, row=row_no, column=col.name) from None
+            key = tuple(row[k] for k in table.key)
+            if key in keys:
+                raise ManifestError(path, f"duplicate key {_key_text(table, key)} (first at row {keys[key]})",
+                                    line=line, row=row_no, column=table.key[0])
+            keys[key] = row_no
+            yield row
+
+
+def read_table(path: Path | str, table: Table, *, known_genres: Iterable[str] | None = None,
+               missing_ok: bool = False) -> list[Row]:
+    """Read and validate a whole manifest. ``missing_ok`` turns a missing file into no rows."""
+    if missing_ok and not Path(path).exists():
+        return []
+    return list(read_rows(path, table, known_genres=known_genres))
+
+
+def _key_text(table: Table, key: tuple) -> str:
+    return ", ".join(f"{k}={v!r}" for k, v in zip(table.key, key, strict=True))
+
+
+# ---------------------------------------------------------------- writing
+
+def _sort_key(table: Table, row: Row) -> tuple:
+    order = table.sort_by or table.key
+    return tuple((row.get(name) is None, str(row.get(name) or "")) for name in order)
+
+
+def render(table: Table, rows: Iterable[Mapping[str, Any]], *, path: Path | str = "<memory>",
+           known_genres: Iterable[str] | None = None) -> str:
+    """Validate rows and render the CSV text (sorted by key, columns in schema order)."""
+    genres = frozenset(known_genres) if known_genres is not None else None
+    names = {c.name for c in table.columns}
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(table.header)
+    seen: set[tuple] = set()
+    ordered = sorted((dict(r) for r in rows), key=lambda r: _sort_key(table, r))
+    for index, row in enumerate(ordered, start=1):
+        extra = set(row) - names - {SCHEMA_COLUMN}
+        if extra:
+            raise ManifestError(path, f"unknown column for table {table.tag}", row=index,
+                                column=sorted(extra)[0])
+        cells = []
+        for col in table.columns:
+            value = row.get(col.name)
+            try:
+                text = encode_cell(col, value)
+                if text:  # re-decode: the written text must read back under the same rules
+                    decode_cell(col, text, genres)
+            except (codec.CodecError, TypeError, ValueError) as exc:
+                raise ManifestError(path, str(exc), row=index, column=col.name) from None
+            cells.append(text)
+        key = tuple(row.get(k) for k in table.key)
+        frozen = tuple(tuple(k) if isinstance(k, list) else k for k in key)
+        if frozen in seen:
+            raise ManifestError(path, f"duplicate key {_key_text(table, key)}", row=index,
+                                column=table.key[0])
+        seen.add(frozen)
+        if table.versioned:
+            cells.append(table.tag)
+        writer.writerow(cells)
+    return out.getvalue()
+
+
+def atomic_write_text(path: Path | str, text: str, *, encoding: str = "utf-8") -> None:
+    """Write a file so that readers see the old content or the new, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
+            handle.write(text)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
+
+
+def write_table(path: Path | str, table: Table, rows: Iterable[Mapping[str, Any]], *,
+                known_genres: Iterable[str] | None = None) -> int:
+    """Validate, sort and atomically write a manifest. Returns the number of rows written.
+
+    Nothing is written when any row is invalid, so a bad row never replaces a good file.
+    """
+    rows = list(rows)
+    text = render(table, rows, path=path, known_genres=known_genres)
+    atomic_write_text(path, text)
+    return len(rows)
+
+
+class TableStore:
+    """A manifest kept in memory, keyed by the table key, flushed atomically.
+
+    This is how a stage resumes: it opens the store, skips keys that are already
+    done, ``put``\\ s each finished row and ``flush``\\ es every few rows.  An
+    interrupted run loses at most the rows since the last flush and never
+    corrupts the file.
+    """
+
+    def __init__(self, path: Path | str, table: Table, *, flush_every: int = 25,
+                 known_genres: Iterable[str] | None = None) -> None:
+        self.path = Path(path)
+        self.table = table
+        self.flush_every = max(1, flush_every)
+        self.known_genres = frozenset(known_genres) if known_genres is not None else None
+        self.rows: dict[tuple, Row] = {}
+        for row in read_table(self.path, table, known_genres=self.known_genres, missing_ok=True):
+            self.rows[self.key_of(row)] = row
+        self._dirty = 0
+
+    def key_of(self, row: Mapping[str, Any]) -> tuple:
+        return tuple(row.get(k) for k in self.table.key)
+
+    def __contains__(self, key: tuple | str) -> bool:
+        return (key if isinstance(key, tuple) else (key,)) in self.rows
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def get(self, key: tuple | str) -> Row | None:
+        return self.rows.get(key if isinstance(key, tuple) else (key,))
+
+    def put(self, row: Mapping[str, Any]) -> None:
+        """Insert or replace one row; flushes when enough rows are pending."""
+        self.rows[self.key_of(row)] = dict(row)
+        self._dirty += 1
+        if self._dirty >= self.flush_every:
+            self.flush()
+
+    def remove(self, key: tuple | str) -> None:
+        if self.rows.pop(key if isinstance(key, tuple) else (key,), None) is not None:
+            self._dirty += 1
+
+    def flush(self) -> None:
+        write_table(self.path, self.table, self.rows.values(), known_genres=self.known_genres)
+        self._dirty = 0
+
+    def __enter__(self) -> TableStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # Flush on errors and Ctrl-C too: finished rows are kept.
+        self.flush()

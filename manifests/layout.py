@@ -1,0 +1,74 @@
+"""Where a project's files live inside its data folder.
+
+Everything a run produces sits under one folder (``DATA``, default ``data/``), so
+a collection can be moved, archived or versioned as a whole.  Paths stored in
+manifests are relative to this folder.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .schema import TABLES, Table
+
+DEFAULT_DATA_DIR = "data"
+ENV_DATA_DIR = "GENRE_DATA_DIR"
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The folders and files of one data folder."""
+
+    root: Path
+
+    @classmethod
+    def at(cls, root: Path | str | None = None) -> Layout:
+        """The layout at ``root``, else ``$GENRE_DATA_DIR``, else ``./data``."""
+        chosen = root if root is not None else os.environ.get(ENV_DATA_DIR, DEFAULT_DATA_DIR)
+        return cls(Path(chosen))
+
+    @property
+    def manifests(self) -> Path:
+        return self.root / "manifests"
+
+    def table_path(self, table: Table | str) -> Path:
+        name = table if isinstance(table, str) else table.name
+        if name not in TABLES:
+            raise KeyError(f"unknown table {name!r}")
+        if name == "overrides":
+            return self.root / "overrides.csv"
+        return self.manifests / f"{name}.csv"
+
+    @property
+    def overrides(self) -> Path:
+        return self.table_path("overrides")
+
+    @property
+    def audio(self) -> Path:
+        return self.root / "audio"
+
+    @property
+    def cache(self) -> Path:
+        return self.root / "cache"
+
+    @property
+    def reports(self) -> Path:
+        return self.root / "reports"
+
+    @property
+    def runs(self) -> Path:
+        return self.root / "runs"
+
+    def audio_path(self, track_id: str, suffix: str = ".wav") -> Path:
+        return self.audio / f"{track_id}{suffix}"
+
+    def relative(self, path: Path | str) -> str:
+        """A path as stored in a manifest: relative to the data folder, with forward slashes."""
+        return Path(os.path.relpath(Path(path), self.root)).as_posix()
+
+    def resolve(self, stored: str) -> Path:
+        """A path read from a manifest, made usable from the current directory."""
+        path = Path(stored)
+        return path if path.is_absolute() else self.root / path

@@ -1,0 +1,71 @@
+"""Test-suite wide rules: no test may reach beyond this machine.
+
+Every socket connection to a non-loopback address is refused, so a test that
+would quietly depend on the internet fails loudly instead.  Local fake servers
+on 127.0.0.1 (and ::1) are allowed.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import socket
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parent.parent
+#: ../shared beside the checkout (CI) or shared/ inside it
+SHARED = next((p for p in (REPO.parent / "shared", REPO / "shared") if p.is_dir()), REPO.parent / "shared")
+
+
+class NetworkRefused(RuntimeError):
+    """Raised when a test tries to reach a non-loopback address."""
+
+
+def _is_local(address: object) -> bool:
+    if isinstance(address, (str, bytes)):  # AF_UNIX path
+        return True
+    host = address[0] if isinstance(address, tuple) and address else address
+    if isinstance(host, bytes):
+        host = host.decode()
+    if host in ("localhost",):
+        return True
+    try:
+        return ipaddress.ip_address(str(host).split("%")[0]).is_loopback
+    except ValueError:
+        return False  # a host name that is not localhost: it would need DNS, refuse
+
+
+_real_connect = socket.socket.connect
+_real_connect_ex = socket.socket.connect_ex
+
+
+def _guarded_connect(self: socket.socket, address: object) -> None:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address):
+        raise NetworkRefused(f"test tried to connect to {address!r}: tests never touch the internet")
+    return _real_connect(self, address)
+
+
+def _guarded_connect_ex(self: socket.socket, address: object) -> int:
+    if self.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address):
+        raise NetworkRefused(f"test tried to connect to {address!r}: tests never touch the internet")
+    return _real_connect_ex(self, address)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
+    socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    # Libraries must never pick up a developer's proxy or credentials during tests.
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
+        os.environ.pop(name, None)
+    os.environ["NO_PROXY"] = os.environ["no_proxy"] = "127.0.0.1,localhost,::1"
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@pytest.fixture
+def shared_dir() -> Path:
+    """The shared/ folder with contracts and real audio; skip loudly if the checkout lacks it."""
+    if not SHARED.is_dir():
+        pytest.fail(f"shared folder not found beside the checkout ({SHARED}); CI provides ../shared")
+    return SHARED

@@ -1,0 +1,1 @@
+"""Train, evaluate and run the genre classifier on a training manifest."""

@@ -1,0 +1,77 @@
+"""The one place that finds ffmpeg and decodes audio with it.
+
+ffmpeg comes from the ``imageio-ffmpeg`` wheel, so nobody installs it by hand;
+set ``GENRE_FFMPEG`` to a path (or ``system`` for the one on PATH) to use your own.
+Conversion, verification and ``predict`` all decode through here, so training
+and prediction see the same samples.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+
+ENV_FFMPEG = "GENRE_FFMPEG"
+
+
+class FFmpegError(RuntimeError):
+    """ffmpeg is missing or refused a file; the message carries the end of its stderr."""
+
+
+@lru_cache(maxsize=1)
+def ffmpeg_exe() -> str:
+    """Path of the ffmpeg binary to use (``$GENRE_FFMPEG``, else the imageio-ffmpeg one)."""
+    chosen = os.environ.get(ENV_FFMPEG, "").strip()
+    if chosen:
+        path = shutil.which("ffmpeg") if chosen == "system" else chosen
+        if not path or not Path(path).exists():
+            raise FFmpegError(f"{ENV_FFMPEG}={chosen!r}: no ffmpeg found there")
+        return path
+    try:
+        import imageio_ffmpeg
+    except ImportError:  # pragma: no cover - it is a declared dependency
+        path = shutil.which("ffmpeg")
+        if path:
+            return path
+        raise FFmpegError("ffmpeg not found: install the imageio-ffmpeg package or set GENRE_FFMPEG") from None
+    return imageio_ffmpeg.get_ffmpeg_exe()
+
+
+def stderr_tail(stderr: bytes | str, lines: int = 6) -> str:
+    """The last lines of ffmpeg's stderr, enough to say why it failed, on one line."""
+    text = stderr.decode("utf-8", "replace") if isinstance(stderr, bytes) else stderr
+    kept = [line.strip() for line in text.strip().splitlines() if line.strip()][-lines:]
+    return " | ".join(kept)
+
+
+def decode_audio(path: Path | str, sample_rate: int = 16000, *, offset_s: float | None = None,
+                 duration_s: float | None = None, timeout_s: float = 300) -> np.ndarray:
+    """Decode any audio file ffmpeg reads to mono float32 in [-1, 1] at ``sample_rate``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FFmpegError(f"{path}: no such audio file")
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error"]
+    if offset_s:
+        cmd += ["-ss", f"{offset_s:.3f}"]
+    cmd += ["-i", str(path)]
+    if duration_s is not None:
+        cmd += ["-t", f"{duration_s:.3f}"]
+    cmd += ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise FFmpegError(f"{path}: ffmpeg took longer than {timeout_s:g} s to decode") from None
+    if proc.returncode != 0:
+        raise FFmpegError(f"{path}: ffmpeg could not decode it: {stderr_tail(proc.stderr) or 'no details'}")
+    samples = np.frombuffer(proc.stdout, dtype="<i2")
+    if samples.size == 0:
+        raise FFmpegError(f"{path}: ffmpeg decoded no audio samples")
+    return (samples.astype(np.float32) / 32768.0)

@@ -281,6 +281,17 @@ def atomic_write_text(path: Path | str, text: str, *, encoding: str = "utf-8") -
         os.close(dir_fd)
 
 
+def remove_stale_temp_files(path: Path | str) -> list[Path]:
+    """Delete temporary files a killed writer of ``path`` left behind (the stage owns the file)."""
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    stale = sorted(path.parent.glob(f".{path.name}.tmp-*"))
+    for tmp in stale:
+        tmp.unlink(missing_ok=True)
+    return stale
+
+
 def write_table(path: Path | str, table: Table, rows: Iterable[Mapping[str, Any]], *,
                 known_genres: Iterable[str] | None = None) -> int:
     """Validate, sort and atomically write a manifest. Returns the number of rows written.
@@ -309,6 +320,7 @@ class TableStore:
         self.flush_every = max(1, flush_every)
         self.known_genres = frozenset(known_genres) if known_genres is not None else None
         self.rows: dict[tuple, Row] = {}
+        remove_stale_temp_files(self.path)
         for row in read_table(self.path, table, known_genres=self.known_genres, missing_ok=True):
             self.rows[self.key_of(row)] = row
         self._dirty = 0

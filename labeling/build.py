@@ -1,0 +1,197 @@
+"""Build the training manifest: tracks + labels + downloads + splits, usable rows only.
+
+A track is kept when, checked in this order (the first failing check is its
+exclusion reason):
+
+1. ``dropped``      not dropped (by overrides.csv now, or when labels were resolved);
+2. ``no_labels``    it has a labels row (rerun ``python -m labeling resolve`` after collecting);
+3. ``unlabeled``    the labels row has at least one genre;
+4. ``ambiguous``    status ok, or ambiguous with at least one genre >= the multi-label
+                    threshold (such rows keep an empty top_genre: usable multi-label, skipped by
+                    a single-label trainer);
+5. ``no_download`` / ``download_<status>``  the downloads row exists with status ok;
+6. ``audio_incomplete`` the ok row names audio_path, sample_rate and audio_duration_s;
+7. ``audio_missing``    that file exists in the data folder (unless the check is skipped);
+8. ``no_split``     it has a splits row.
+
+Audio paths stay relative to the data folder, so the folder can move.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from manifests.cliutil import UserError
+from manifests.io import Row, atomic_write_text, read_table, write_table
+from manifests.layout import Layout
+from manifests.overrides import Overrides
+from manifests.schema import DOWNLOADS, LABELS, SPLITS_TABLE, TRACKS, TRAINING
+
+from .resolve import DEFAULT_THRESHOLD, multi_label, require_input
+from .taxonomy import Taxonomy
+
+log = logging.getLogger(__name__)
+
+#: Exclusion reasons in the order they are checked.
+REASONS = ("dropped", "no_labels", "unlabeled", "ambiguous", "no_download", "download_no_match",
+           "download_failed", "download_skipped", "audio_incomplete", "audio_missing", "no_split")
+
+
+@dataclass
+class BuildSummary:
+    rows: int = 0
+    tracks: int = 0
+    excluded: Counter = field(default_factory=Counter)
+    per_split: Counter = field(default_factory=Counter)
+    per_genre: Counter = field(default_factory=Counter)  # top genre; "(ambiguous)" for multi-label-only rows
+    orphans: Counter = field(default_factory=Counter)  # table -> rows whose track is not in tracks
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"tracks": self.tracks, "rows": self.rows,
+                "excluded": {r: self.excluded[r] for r in REASONS if self.excluded[r]},
+                "per_split": dict(sorted(self.per_split.items())),
+                "per_genre": dict(self.per_genre.most_common()), "orphans": dict(sorted(self.orphans.items()))}
+
+    def format(self) -> str:
+        lines = [f"training manifest: {self.rows} of {self.tracks} tracks kept"]
+        if self.per_split:
+            lines.append("  per split: " + ", ".join(f"{s} {n}" for s, n in sorted(self.per_split.items())))
+        if self.per_genre:
+            lines.append("  per top genre: " + ", ".join(f"{g} {n}" for g, n in self.per_genre.most_common()))
+        excluded = [(r, self.excluded[r]) for r in REASONS if self.excluded[r]]
+        lines.append("  excluded: " + (", ".join(f"{r} {n}" for r, n in excluded) if excluded else "none"))
+        for table, n in sorted(self.orphans.items()):
+            lines.append(f"  ignored {n} {table} rows whose track is not in the tracks table")
+        return "\n".join(lines)
+
+
+def exclusion(track_id: str, label: Mapping[str, Any] | None, download: Mapping[str, Any] | None,
+              split: Mapping[str, Any] | None, overrides: Overrides, threshold: float,
+              audio_exists: Callable[[str], bool] | None = None) -> tuple[str, str] | None:
+    """Why a track cannot be trained on, as (reason, detail), or None when it is usable."""
+    if overrides.is_dropped(track_id) or (label is not None and label["status"] == "dropped"):
+        note = overrides.get(track_id).drop_note or (label or {}).get("reason") or ""
+        return "dropped", note
+    if label is None:
+        return "no_labels", "no labels row; rerun python -m labeling resolve"
+    if label["status"] == "unlabeled" or not label["genres"]:
+        return "unlabeled", label.get("reason") or "no genres"
+    if label["status"] == "ambiguous" and not multi_label(label["genres"], threshold):
+        return "ambiguous", f"{label.get('reason') or 'ambiguous'}; no genre reaches {threshold:g}"
+    if download is None:
+        return "no_download", "no downloads row"
+    if download["status"] != "ok":
+        return f"download_{download['status']}", download.get("reason") or ""
+    missing = [c for c in ("audio_path", "sample_rate", "audio_duration_s") if download.get(c) is None]
+    if missing:
+        return "audio_incomplete", f"downloads row has no {', '.join(missing)}"
+    if audio_exists is not None and not audio_exists(download["audio_path"]):
+        return "audio_missing", f"{download['audio_path']} does not exist"
+    if split is None:
+        return "no_split", "no splits row; run python -m labeling split"
+    return None
+
+
+def build_rows(tracks: Iterable[Mapping[str, Any]], labels: Iterable[Mapping[str, Any]],
+               downloads: Iterable[Mapping[str, Any]], splits: Iterable[Mapping[str, Any]],
+               overrides: Overrides | None = None, threshold: float = DEFAULT_THRESHOLD,
+               audio_exists: Callable[[str], bool] | None = None) -> tuple[list[Row], list[tuple[str, str, str]], BuildSummary]:
+    """Join the tables. Returns (training rows, excluded (track_id, reason, detail), summary).
+
+    ``audio_exists(relative_path) -> bool`` checks files; None skips the check.
+    """
+    overrides = overrides or Overrides()
+    tracks = list(tracks)
+    ids = {t["track_id"] for t in tracks}
+    summary = BuildSummary(tracks=len(tracks))
+    indexed = {}
+    for name, rows in (("labels", labels), ("downloads", downloads), ("splits", splits)):
+        table = {}
+        for row in rows:
+            if row["track_id"] in ids:
+                table[row["track_id"]] = row
+            else:
+                summary.orphans[name] += 1
+        indexed[name] = table
+    out: list[Row] = []
+    excluded: list[tuple[str, str, str]] = []
+    for track in tracks:
+        tid = track["track_id"]
+        label, download, split = (indexed[n].get(tid) for n in ("labels", "downloads", "splits"))
+        why = exclusion(tid, label, download, split, overrides, threshold, audio_exists)
+        if why is not None:
+            summary.excluded[why[0]] += 1
+            excluded.append((tid, why[0], why[1]))
+            continue
+        assert label is not None and download is not None and split is not None
+        out.append({
+            "track_id": tid,
+            "title": track["title"],
+            "artists": track["artists"],
+            "isrc": track.get("isrc"),
+            "genres": label["genres"],
+            "top_genre": label.get("top_genre"),
+            "split": split["split"],
+            "audio_path": download["audio_path"],
+            "sample_rate": download["sample_rate"],
+            "audio_duration_s": download["audio_duration_s"],
+            "sha256": download.get("sha256"),
+            "youtube_id": download.get("youtube_id"),
+            "match_score": download.get("match_score"),
+        })
+        summary.per_split[split["split"]] += 1
+        summary.per_genre[label.get("top_genre") or "(ambiguous)"] += 1
+    summary.rows = len(out)
+    for table, n in summary.orphans.items():
+        log.warning("%d %s rows name tracks that are not in the tracks table; ignored", n, table)
+    return out, excluded, summary
+
+
+def _safe_cell(text: str) -> str:
+    """Spreadsheet apps run cells starting with = + - @ as formulas; a leading quote disarms them."""
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
+def excluded_csv(excluded: Iterable[tuple[str, str, str]]) -> str:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(["track_id", "reason", "detail"])
+    for row in sorted(excluded):
+        writer.writerow([_safe_cell(str(cell)) for cell in row])
+    return buf.getvalue()
+
+
+def run_build(layout: Layout, taxonomy: Taxonomy, *, threshold: float = DEFAULT_THRESHOLD,
+              check_audio: bool = True) -> BuildSummary:
+    """Read the four stage tables and overrides; write the training manifest and its reports."""
+    if not 0.0 < threshold <= 1.0:
+        raise UserError(f"--multi-threshold {threshold:g}: must be above 0 and at most 1")
+    paths = {name: require_input(layout, name) for name in ("tracks", "labels", "downloads", "splits")}
+    tracks = read_table(paths["tracks"], TRACKS)
+    labels = read_table(paths["labels"], LABELS, known_genres=taxonomy.genres)
+    downloads = read_table(paths["downloads"], DOWNLOADS)
+    splits = read_table(paths["splits"], SPLITS_TABLE)
+    overrides = Overrides.load(layout.overrides, known_genres=taxonomy.genres)
+    if layout.overrides.is_file() and layout.overrides.stat().st_mtime > paths["labels"].stat().st_mtime:
+        log.warning("%s changed after %s was written: drops apply now, genre edits only after "
+                    "`python -m labeling resolve`", layout.overrides, paths["labels"])
+
+    def exists(stored: str) -> bool:
+        return layout.resolve(stored).is_file()
+
+    rows, excluded, summary = build_rows(tracks, labels, downloads, splits, overrides, threshold,
+                                         exists if check_audio else None)
+    path = layout.table_path("training")
+    write_table(path, TRAINING, rows, known_genres=taxonomy.genres)
+    atomic_write_text(layout.reports / "build_excluded.csv", excluded_csv(excluded))
+    report = {**summary.as_dict(), "multi_threshold": threshold, "taxonomy": taxonomy.source}
+    atomic_write_text(layout.reports / "build_summary.json", json.dumps(report, indent=2, ensure_ascii=False) + "\n")
+    log.info("wrote %s (%d rows); excluded rows listed in %s", path, len(rows), layout.reports / "build_excluded.csv")
+    return summary

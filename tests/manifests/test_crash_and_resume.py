@@ -130,3 +130,17 @@ def test_overrides_file_is_parsed_and_checked(tmp_path: Path) -> None:
         assert "row 1, column 'value': unknown genre 'polka'" in str(exc)
     else:
         raise AssertionError("an unknown genre in overrides must be refused")
+
+
+def test_written_manifests_get_ordinary_permissions(tmp_path: Path) -> None:
+    """Temporary files are private (0600); the renamed manifest must not stay that way."""
+    target = tmp_path / "tracks.csv"
+    old = os.umask(0o022)
+    try:
+        write_table(target, TABLES["tracks"], [])
+    finally:
+        os.umask(old)
+    assert target.stat().st_mode & 0o777 == 0o644
+    target.chmod(0o664)
+    write_table(target, TABLES["tracks"], [])
+    assert target.stat().st_mode & 0o777 == 0o664, "an existing file keeps its mode"

@@ -1,0 +1,607 @@
+"""The audit's checks: each reads the joined manifests and returns findings plus what to show.
+
+A finding is one flagged row (track, check, severity, detail).  Severities:
+``error`` means the dataset is wrong for training as it stands (leakage, the
+same audio under two tracks, missing files); ``warning`` needs a look (a
+failed download, a low match score, a duration that does not fit); ``info`` is
+for review when there is time (unmapped genres, sources that disagree).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import statistics
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from manifests.ids import artist_title_key, normalize_text, normalize_title
+from manifests.schema import SPLITS
+
+from ..splits import artist_key
+from .load import AuditInput
+
+log = logging.getLogger(__name__)
+
+SEVERITIES = ("error", "warning", "info")
+
+#: Every check: its severity and what it means (the README table is written from the same words).
+CHECKS: dict[str, tuple[str, str]] = {
+    "artist_leakage": ("error", "an artist has tracks in more than one split (the artist effect inflates scores)"),
+    "recording_leakage": ("error", "the same recording (ISRC, artist + title or audio hash) is in two splits"),
+    "duplicate_audio": ("error", "two tracks have byte-identical audio (same sha256): a wrong match or a duplicate"),
+    "audio_file_missing": ("error", "the manifest says the audio is ready but the file is not there"),
+    "audio_hash_mismatch": ("error", "the audio file's sha256 differs from the manifest (--verify-audio)"),
+    "album_leakage": ("warning", "one album (title + release date) has tracks in more than one split"),
+    "duplicate_isrc": ("warning", "two track IDs share an ISRC (the same recording twice)"),
+    "duplicate_artist_title": ("warning", "two track IDs share the normalised first artist and title"),
+    "audio_failed": ("warning", "download status failed or no_match, with the downloader's reason"),
+    "duration_outlier": ("warning", "decoded audio much shorter/longer than the catalogue says, or outside "
+                                    "the allowed range"),
+    "low_match_score": ("warning", "the chosen YouTube video scored below --min-score"),
+    "unlabeled": ("warning", "no source claim mapped to a known genre"),
+    "not_in_split": ("warning", "a usable track has no split (the splits table is older than the labels)"),
+    "formula_injection": ("warning", "a manifest cell starts with = + - @ tab or CR; a spreadsheet would run it "
+                                     "(exports are neutralised)"),
+    "audio_skipped": ("info", "download not attempted on purpose (dropped, forbidden, age-restricted, ...)"),
+    "audio_not_attempted": ("info", "a usable track has no downloads row yet"),
+    "review_match": ("info", "one of the lowest match scores: worth a look by hand"),
+    "close_runner_up": ("info", "the runner-up video scored almost as high as the chosen one"),
+    "ambiguous_label": ("info", "the top two genres are too close for a single label"),
+    "source_disagreement": ("info", "the sources' top genres differ and are not even in the same family"),
+    "unmapped_genre": ("info", "a raw genre string the taxonomy does not know (add an alias or rule)"),
+}
+
+
+@dataclass(frozen=True, order=True)
+class Finding:
+    """One flagged row; ``track_id`` is empty for findings about a file rather than a track."""
+
+    track_id: str
+    check: str
+    severity: str
+    detail: str
+
+
+@dataclass
+class AuditOptions:
+    """Thresholds of the checks (command-line options of ``labeling audit``)."""
+
+    min_score: float = 0.7
+    review: int = 20
+    close_runner_up: float = 0.05
+    duration_tolerance: float = 0.15
+    duration_slack_s: float = 10.0
+    min_seconds: float = 10.0
+    max_seconds: float = 900.0
+    trim_seconds: float | None = None
+    check_files: bool = True
+    verify_audio: bool = False
+    max_rows: int = 50
+    #: draw the PNG plots (the slow part; CI runs may skip them)
+    plots: bool = True
+
+
+@dataclass
+class Section:
+    """One part of the report: whether it ran, its findings, and the numbers the report shows."""
+
+    key: str
+    title: str
+    ran: bool = True
+    skipped_because: str = ""
+    findings: list[Finding] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+
+    def flag(self, track_id: str | None, check: str, detail: str, severity: str | None = None) -> None:
+        self.findings.append(Finding(track_id or "", check, severity or CHECKS[check][0], detail))
+
+
+def _skipped(key: str, title: str, because: str) -> Section:
+    return Section(key, title, ran=False, skipped_because=because)
+
+
+# ---------------------------------------------------------------- populations
+
+def catalogue(inp: AuditInput) -> dict[str, dict[str, Any]]:
+    """Every known track that is not dropped."""
+    dropped = inp.dropped
+    return {tid: e for tid, e in inp.view.items() if tid not in dropped}
+
+
+def labelled(inp: AuditInput) -> list[dict[str, Any]]:
+    """Tracks whose labels count: the training manifest when present, else usable labels rows."""
+    cat = catalogue(inp)
+    if inp.has("training"):
+        return [e for e in cat.values() if "training" in e["in_tables"]]
+    return [e for e in cat.values() if e.get("label_status") in ("ok", "ambiguous")]
+
+
+def describe(entry: dict[str, Any]) -> str:
+    """``"Title" by Artist`` for details and tables."""
+    title = entry.get("title") or "?"
+    artists = ", ".join(entry.get("artists") or []) or "?"
+    return f'"{title}" by {artists}'
+
+
+def _others(ids: Iterable[str], own: str, limit: int = 5) -> str:
+    rest = sorted(i for i in set(ids) if i != own)
+    text = ", ".join(rest[:limit])
+    return text + (f" and {len(rest) - limit} more" if len(rest) > limit else "")
+
+
+# ---------------------------------------------------------------- labels
+
+def check_labels(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Counts per genre (per split too) and label co-occurrence; unlabeled and ambiguous tracks."""
+    sec = Section("labels", "Genres and labels")
+    rows = labelled(inp)
+    if not rows and not inp.has("labels"):
+        return _skipped("labels", "Genres and labels", "needs a labels or training table")
+    counts: Counter[str] = Counter()
+    tops: Counter[str] = Counter()
+    per_split: dict[str, Counter[str]] = defaultdict(Counter)
+    pairs: Counter[tuple[str, str]] = Counter()
+    n_multi = 0
+    for e in rows:
+        genres = sorted(g for g, w in (e.get("genres") or {}).items() if w > 0)
+        counts.update(genres)
+        if e.get("top_genre"):
+            tops[e["top_genre"]] += 1
+        if e.get("split"):
+            per_split[e["split"]].update(genres)
+        if len(genres) > 1:
+            n_multi += 1
+        pairs.update(combinations(genres, 2))
+    order = sorted(counts, key=lambda g: (-counts[g], g))
+    sec.data.update(tracks=len(rows), multi=n_multi, counts=counts, tops=tops, order=order,
+                    per_split={s: per_split[s] for s in SPLITS if s in per_split}, pairs=pairs)
+    dropped = inp.dropped
+    for r in inp.tables.get("labels", []):
+        if r["track_id"] in dropped:
+            continue
+        if r["status"] == "unlabeled":
+            sec.flag(r["track_id"], "unlabeled", r.get("reason") or "no mapped genre claim")
+        elif r["status"] == "ambiguous":
+            weights = ", ".join(f"{g} {w:.2f}" for g, w in (r.get("genres") or {}).items())
+            sec.flag(r["track_id"], "ambiguous_label", (r.get("reason") or "top genres too close")
+                     + (f" ({weights})" if weights else ""))
+    sec.data["statuses"] = Counter(r["status"] for r in inp.tables.get("labels", []))
+    return sec
+
+
+# ---------------------------------------------------------------- sources
+
+def _source_genres(inp: AuditInput, tracks: set[str]) -> tuple[dict[str, dict[str, dict[str, float]]], str]:
+    """track -> source -> canonical genre -> strength, from claims (mapped now) or the labels table."""
+    out: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    if inp.has("claims"):
+        cache: dict[str, str | None] = {}
+        for c in inp.tables["claims"]:
+            if c["track_id"] not in tracks:
+                continue
+            raw = c["raw_genre"]
+            if raw not in cache:
+                cache[raw] = inp.taxonomy.map(raw)
+            genre = cache[raw]
+            if genre is None:
+                continue
+            held = out[c["track_id"]][c["source"]]
+            held[genre] = max(held.get(genre, 0.0), float(c["weight"]))
+        return out, "claims"
+    for e in inp.view.values():
+        if e["track_id"] not in tracks or not e.get("sources"):
+            continue
+        weights = e.get("genres") or {}
+        for genre, sources in e["sources"].items():
+            for source in sources:
+                out[e["track_id"]][source][genre] = float(weights.get(genre, 1.0))
+    return out, "labels"
+
+
+def _top(genres: dict[str, float]) -> set[str]:
+    best = max(genres.values())
+    return {g for g, w in genres.items() if w >= best - 1e-9}
+
+
+def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Per track: do the sources agree on the top genre? Per source pair: how often?"""
+    title = "Source agreement"
+    if not inp.has("claims") and not inp.has("labels"):
+        return _skipped("sources", title, "needs a claims or labels table")
+    sec = Section("sources", title)
+    by_track, origin = _source_genres(inp, set(catalogue(inp)))
+    tax = inp.taxonomy
+
+    def root(genre: str) -> str:
+        try:
+            chain = tax.ancestors(genre)
+        except KeyError:
+            return genre
+        return chain[-1] if chain else genre
+
+    outcomes: Counter[str] = Counter()
+    pair_n: Counter[tuple[str, str]] = Counter()
+    pair_agree: Counter[tuple[str, str]] = Counter()
+    coverage: Counter[str] = Counter()
+    for tid in sorted(by_track):
+        sources = {s: g for s, g in by_track[tid].items() if g}
+        coverage.update(list(sources))
+        if len(sources) < 2:
+            outcomes["single source"] += 1
+            continue
+        tops = {s: _top(g) for s, g in sources.items()}
+        for a, b in combinations(sorted(tops), 2):
+            pair_n[(a, b)] += 1
+            if tops[a] & tops[b]:
+                pair_agree[(a, b)] += 1
+        if set.intersection(*tops.values()):
+            outcomes["agree"] += 1
+        elif set.intersection(*({root(g) for g in t} for t in tops.values())):
+            outcomes["same family"] += 1
+        else:
+            outcomes["disagree"] += 1
+            detail = "; ".join(f"{s}: {', '.join(sorted(t))}" for s, t in sorted(tops.items()))
+            sec.flag(tid, "source_disagreement", detail)
+    sources = sorted(coverage)
+    sec.data.update(origin=origin, outcomes=outcomes, coverage=coverage, sources=sources,
+                    pairs=[(a, b, pair_n[(a, b)], pair_agree[(a, b)] / pair_n[(a, b)])
+                           for a, b in sorted(pair_n)])
+    return sec
+
+
+def check_unmapped(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Raw genre strings the taxonomy does not map, with how often they occur."""
+    title = "Unmapped raw genres"
+    if not inp.has("claims") and not inp.has("labels"):
+        return _skipped("unmapped", title, "needs a claims or labels table")
+    sec = Section("unmapped", title)
+    dropped = inp.dropped
+    per_raw: dict[str, dict[str, Any]] = {}
+    per_track: dict[str, set[str]] = defaultdict(set)
+    if inp.has("claims"):
+        cache: dict[str, str | None] = {}
+        for c in inp.tables["claims"]:
+            raw = c["raw_genre"]
+            if raw not in cache:
+                cache[raw] = inp.taxonomy.map(raw)
+            if cache[raw] is not None or c["track_id"] in dropped:
+                continue
+            info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
+            info["claims"] += 1
+            info["tracks"].add(c["track_id"])
+            info["sources"].add(c["source"])
+            per_track[c["track_id"]].add(raw)
+        sec.data["origin"] = f"claims mapped with {inp.taxonomy.source}"
+    else:
+        for r in inp.tables["labels"]:
+            if r["track_id"] in dropped:
+                continue
+            for raw in r.get("unmapped") or []:
+                info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
+                info["claims"] += 1
+                info["tracks"].add(r["track_id"])
+                per_track[r["track_id"]].add(raw)
+        sec.data["origin"] = "the labels table's unmapped column"
+    for tid, raws in sorted(per_track.items()):
+        sec.flag(tid, "unmapped_genre", "; ".join(sorted(raws)))
+    sec.data["raw"] = sorted(per_raw.items(), key=lambda kv: (-kv[1]["claims"], kv[0]))
+    return sec
+
+
+# ---------------------------------------------------------------- duplicates and leakage
+
+def _duplicate_keys(e: dict[str, Any]) -> list[tuple[str, str]]:
+    keys = []
+    if e.get("isrc"):
+        keys.append(("duplicate_isrc", e["isrc"].upper()))
+    if e.get("artists") and e.get("title") and normalize_title(e["title"]):
+        keys.append(("duplicate_artist_title", artist_title_key(e["artists"], e["title"])))
+    if e.get("sha256"):
+        keys.append(("duplicate_audio", e["sha256"]))
+    return keys
+
+
+KEY_WORDS = {"duplicate_isrc": "ISRC", "duplicate_artist_title": "artist + title",
+             "duplicate_audio": "audio sha256"}
+
+
+def check_duplicates(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Same ISRC, same normalised artist + title, same audio hash; and duplicates across splits."""
+    sec = Section("duplicates", "Duplicates")
+    cat = catalogue(inp)
+    if not cat:
+        return _skipped("duplicates", "Duplicates", "no tracks")
+    members: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for tid in sorted(cat):
+        for key in _duplicate_keys(cat[tid]):
+            members[key].append(tid)
+    groups = [(check, value, ids) for (check, value), ids in sorted(members.items()) if len(ids) > 1]
+    parent: dict[str, str] = {}
+
+    def find(x: str) -> str:
+        while parent.get(x, x) != x:
+            x = parent[x]
+        return x
+
+    for check, value, ids in groups:
+        for tid in ids:
+            sec.flag(tid, check, f"same {KEY_WORDS[check]} ({value}) as {_others(ids, tid)}")
+        for tid in ids[1:]:
+            a, b = find(ids[0]), find(tid)
+            if a != b:
+                parent[max(a, b)] = min(a, b)
+    components: dict[str, list[str]] = defaultdict(list)
+    for tid in {t for _, _, ids in groups for t in ids}:
+        components[find(tid)].append(tid)
+    leaks = []
+    for ids in components.values():
+        splits = {t: cat[t].get("split") for t in ids if cat[t].get("split")}
+        if len(set(splits.values())) > 1:
+            leaks.append(sorted(ids))
+            for tid, split in sorted(splits.items()):
+                elsewhere = ", ".join(f"{o} ({s})" for o, s in sorted(splits.items()) if s != split)
+                sec.flag(tid, "recording_leakage", f"in {split}; the same recording is in {elsewhere}")
+    sec.data.update(groups=groups, leaks=sorted(leaks), checked=len(cat),
+                    has_audio=any(e.get("sha256") for e in cat.values()))
+    return sec
+
+
+def _leaks(entries: Iterable[dict[str, Any]], keys_of: Callable[[dict[str, Any]], Iterable[tuple[str, str]]]
+           ) -> list[tuple[str, dict[str, list[str]]]]:
+    """(display name, split -> track IDs) for every key found in more than one split."""
+    where: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    names: dict[str, str] = {}
+    for e in sorted(entries, key=lambda e: e["track_id"]):
+        seen: set[str] = set()
+        for key, name in sorted(keys_of(e)):
+            if key not in seen:
+                seen.add(key)
+                where[key][e["split"]].append(e["track_id"])
+                names.setdefault(key, name)
+    out = [(names[k], {s: v[s] for s in SPLITS if s in v}) for k, v in where.items() if len(v) > 1]
+    return sorted(out, key=lambda item: (-sum(len(v) for v in item[1].values()), item[0]))
+
+
+def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Artists and albums with tracks in more than one split."""
+    title = "Leakage across splits"
+    cat = catalogue(inp)
+    split_rows = [e for e in cat.values() if e.get("split")]
+    if not split_rows:
+        return _skipped("leakage", title, "needs a splits table or a training manifest with splits")
+    sec = Section("leakage", title)
+    no_artists = sum(1 for e in split_rows if not e.get("artists"))
+    artist_leaks = _leaks([e for e in split_rows if e.get("artists")],
+                          lambda e: {(artist_key(a), a) for a in e["artists"] if artist_key(a)})
+    for name, by_split in artist_leaks:
+        summary = ", ".join(f"{s} {len(ids)}" for s, ids in by_split.items())
+        for split, ids in by_split.items():
+            for tid in ids:
+                sec.flag(tid, "artist_leakage", f"artist {name!r} is in several splits ({summary}); this track "
+                                                f"is in {split}")
+    with_album = [e for e in split_rows if e.get("album")]
+    album_leaks = _leaks(with_album, lambda e: [((normalize_text(e["album"]) or e["album"],
+                                                  e.get("release_date") or ""),
+                                                 e["album"] + (f" ({e['release_date']})" if e.get("release_date")
+                                                               else ""))])
+    for name, by_split in album_leaks:
+        summary = ", ".join(f"{s} {len(ids)}" for s, ids in by_split.items())
+        for split, ids in by_split.items():
+            for tid in ids:
+                sec.flag(tid, "album_leakage", f"album {name!r} is in several splits ({summary}); this track "
+                                               f"is in {split}")
+    if inp.has("splits") and not inp.has("training"):
+        for e in labelled(inp):
+            if not e.get("split"):
+                sec.flag(e["track_id"], "not_in_split", "usable labels but no split; rerun `python -m labeling "
+                                                         "split`")
+    sec.data.update(tracks=len(split_rows), counts=Counter(e["split"] for e in split_rows),
+                    artist_leaks=artist_leaks, album_leaks=album_leaks, albums_known=len(with_album),
+                    no_artists=no_artists)
+    return sec
+
+
+# ---------------------------------------------------------------- audio
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Failed, skipped and missing downloads with their reasons; files that are not where they should be."""
+    title = "Missing or failed audio"
+    cat = catalogue(inp)
+    if not inp.has("downloads") and not inp.has("training"):
+        return _skipped("audio", title, "needs a downloads table or a training manifest")
+    sec = Section("audio", title)
+    reasons: Counter[tuple[str, str]] = Counter()
+    statuses: Counter[str] = Counter()
+    for r in inp.tables.get("downloads", []):
+        if r["track_id"] not in cat:
+            continue
+        statuses[r["status"]] += 1
+        if r["status"] == "ok":
+            continue
+        reason = r.get("reason") or "no reason recorded"
+        reasons[(r["status"], reason)] += 1
+        retry = " (a rerun will retry)" if r.get("retryable") else ""
+        check = "audio_skipped" if r["status"] == "skipped" else "audio_failed"
+        sec.flag(r["track_id"], check, f"{r['status']}: {reason}{retry}")
+    if inp.has("downloads"):
+        downloaded = {r["track_id"] for r in inp.tables["downloads"]}
+        for e in labelled(inp):
+            if e["track_id"] not in downloaded:
+                sec.flag(e["track_id"], "audio_not_attempted", "no downloads row yet; run the download step")
+    ready = [e for e in cat.values() if e.get("download_status") == "ok" or "training" in e["in_tables"]]
+    missing = 0
+    to_hash: list[tuple[dict[str, Any], Path]] = []
+    if opts.check_files:
+        for e in sorted(ready, key=lambda e: e["track_id"]):
+            if not e.get("audio_path"):
+                sec.flag(e["track_id"], "audio_file_missing", "status ok but no audio_path recorded")
+                missing += 1
+                continue
+            path = inp.audio_file(e["audio_path"])
+            if not path.is_file():
+                sec.flag(e["track_id"], "audio_file_missing", f"{e['audio_path']} not found under {inp.root}")
+                missing += 1
+            elif opts.verify_audio and e.get("sha256"):
+                to_hash.append((e, path))
+    mismatched = 0
+    if to_hash:
+        from tqdm import tqdm
+
+        for e, path in tqdm(to_hash, desc="hashing audio", unit="file", disable=None):
+            actual = _sha256(path)
+            if actual != e["sha256"]:
+                mismatched += 1
+                sec.flag(e["track_id"], "audio_hash_mismatch",
+                         f"{e['audio_path']} has sha256 {actual[:12]}..., the manifest says {e['sha256'][:12]}...")
+    sec.data.update(statuses=statuses, reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
+                    ready=len(ready), missing=missing, hashed=len(to_hash), mismatched=mismatched,
+                    files_checked=opts.check_files)
+    return sec
+
+
+def detect_trim(pairs: list[tuple[float | None, float]]) -> float | None:
+    """The length the downloader trimmed audio to, if most long tracks end at the same length.
+
+    ``pairs`` are (catalogue seconds or None, audio seconds).  Trimming shows as a
+    common audio duration that every track longer than it was cut to.
+    """
+    if len(pairs) < 3:
+        return None
+    rounded = Counter(round(audio, 1) for _, audio in pairs)
+    value, n = rounded.most_common(1)[0]
+    if n < max(3, 0.2 * len(pairs)):
+        return None
+    cut = [cat for cat, audio in pairs if round(audio, 1) == value and cat is not None]
+    if cut and all(c >= value - 1.0 for c in cut) and any(c > value + 1.0 for c in cut):
+        return float(value)
+    return None
+
+
+def check_durations(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Decoded duration against the catalogue's, and against the allowed range."""
+    title = "Duration outliers"
+    cat = catalogue(inp)
+    rows = [e for e in cat.values() if e.get("audio_duration_s") is not None
+            and (e.get("download_status") in (None, "ok") or "training" in e["in_tables"])]
+    if not rows:
+        return _skipped("durations", title, "needs decoded durations (downloads table or training manifest)")
+    sec = Section("durations", title)
+    pairs = [((e["duration_ms"] / 1000 if e.get("duration_ms") else None), float(e["audio_duration_s"]))
+             for e in rows]
+    cap = opts.trim_seconds if opts.trim_seconds is not None else detect_trim(pairs)
+    points = []
+    for e in sorted(rows, key=lambda e: e["track_id"]):
+        audio = float(e["audio_duration_s"])
+        catalogue_s = e["duration_ms"] / 1000 if e.get("duration_ms") else None
+        problems = []
+        if audio <= 0:
+            problems.append("decoded audio is empty (0 s)")
+        elif audio < opts.min_seconds:
+            problems.append(f"{audio:.1f} s is shorter than the minimum {opts.min_seconds:g} s")
+        elif audio > opts.max_seconds:
+            problems.append(f"{audio:.1f} s is longer than the maximum {opts.max_seconds:g} s (a mix or "
+                            "a full album?)")
+        expected = None
+        if catalogue_s:
+            expected = min(catalogue_s, cap) if cap else catalogue_s
+            allowed = max(opts.duration_slack_s, opts.duration_tolerance * expected)
+            diff = audio - expected
+            if abs(diff) > allowed:
+                kind = "shorter" if diff < 0 else "longer"
+                problems.append(f"decoded {audio:.1f} s vs catalogue {catalogue_s:.1f} s"
+                                + (f" (trimmed to {cap:g} s)" if cap and expected < catalogue_s else "")
+                                + f": {abs(diff):.1f} s {kind}; another version or a broken download?")
+        flagged = bool(problems)
+        if flagged:
+            sec.flag(e["track_id"], "duration_outlier", "; ".join(problems),
+                     severity="error" if audio <= 0 else None)
+        points.append((expected, audio, flagged))
+    audio_all = [p[1] for p in points]
+    sec.data.update(points=points, cap=cap, cap_detected=opts.trim_seconds is None and cap is not None,
+                    median=statistics.median(audio_all), n=len(points),
+                    with_catalogue=sum(1 for p in points if p[0] is not None))
+    return sec
+
+
+# ---------------------------------------------------------------- YouTube matches
+
+def youtube_url(video_id: str) -> str:
+    return f"https://www.youtube.com/watch?v={video_id}"
+
+
+def check_matches(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Low and lowest match scores, and close runner-ups, for review by hand."""
+    title = "YouTube matches to review"
+    cat = catalogue(inp)
+    rows = [e for e in cat.values() if e.get("youtube_id") and e.get("match_score") is not None
+            and (e.get("download_status") in (None, "ok") or "training" in e["in_tables"])]
+    if not rows:
+        return _skipped("matches", title, "needs match scores (downloads table or training manifest)")
+    sec = Section("matches", title)
+    pinned = {e["track_id"] for e in rows if inp.overrides.get(e["track_id"]).pinned_video == e["youtube_id"]}
+    ranked = sorted(rows, key=lambda e: (e["match_score"], e["track_id"]))
+    reviewable = [e for e in ranked if e["track_id"] not in pinned]
+    # at most a tenth of the matches, so a small collection is not all "lowest"
+    lowest = reviewable[:min(opts.review, max(1, math.ceil(0.1 * len(reviewable))))]
+    for e in reviewable:
+        if e["match_score"] < opts.min_score:
+            sec.flag(e["track_id"], "low_match_score", f"score {e['match_score']:.3f} < {opts.min_score:g}: "
+                                                       f"{youtube_url(e['youtube_id'])}")
+    for e in lowest:
+        if e["match_score"] >= opts.min_score:
+            sec.flag(e["track_id"], "review_match", f"score {e['match_score']:.3f}, among the "
+                                                    f"{len(lowest)} lowest: {youtube_url(e['youtube_id'])}")
+    close = []
+    for e in reviewable:
+        ru = e.get("runner_up_score")
+        if e.get("runner_up_id") and ru is not None and e["match_score"] - ru <= opts.close_runner_up:
+            close.append(e)
+            sec.flag(e["track_id"], "close_runner_up",
+                     f"chosen {e['match_score']:.3f} {youtube_url(e['youtube_id'])}, runner-up {ru:.3f} "
+                     f"{youtube_url(e['runner_up_id'])}")
+    sec.data.update(scores=[e["match_score"] for e in rows], lowest=lowest, close=close, pinned=len(pinned),
+                    n_low=sum(1 for e in reviewable if e["match_score"] < opts.min_score))
+    return sec
+
+
+# ---------------------------------------------------------------- spreadsheet safety
+
+def check_formulas(inp: AuditInput, opts: AuditOptions) -> Section:
+    """Manifest cells a spreadsheet would run as formulas."""
+    sec = Section("formulas", "Spreadsheet safety (formula injection)")
+    for cell in inp.risky_cells:
+        preview = cell.text if len(cell.text) <= 40 else cell.text[:37] + "..."
+        sec.flag(cell.track_id, "formula_injection",
+                 f"{cell.path.name} line {cell.line}, column {cell.column}: starts with {cell.text[0]!r}: "
+                 f"{preview!r}")
+    sec.data["tables"] = sorted({c.table for c in inp.risky_cells})
+    return sec
+
+
+ALL_CHECKS: tuple[Callable[[AuditInput, AuditOptions], Section], ...] = (
+    check_labels, check_sources, check_unmapped, check_duplicates, check_leakage, check_audio,
+    check_durations, check_matches, check_formulas)
+
+
+def run_checks(inp: AuditInput, opts: AuditOptions) -> list[Section]:
+    sections = []
+    for check in ALL_CHECKS:
+        section = check(inp, opts)
+        log.debug("%s: %s", section.title, f"{len(section.findings)} findings" if section.ran
+                 else f"skipped ({section.skipped_because})")
+        sections.append(section)
+    return sections

@@ -1,0 +1,78 @@
+"""Files people open in spreadsheets, written so that opening them is safe.
+
+Why: a cell that begins with ``=``, ``+``, ``-`` or ``@`` (or a tab or carriage
+return, which some spreadsheets skip before looking) is run as a formula by
+Excel, LibreOffice and Google Sheets.  A track title from the internet is
+untrusted input, so every string cell of an export gets a leading single quote
+when it starts with one of those characters (OWASP's advice for CSV injection).
+The BOM (``utf-8-sig``) makes Excel read the file as UTF-8, so non-Latin titles
+and emoji show correctly.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+#: First characters that make a spreadsheet cell a formula (or hide one behind whitespace).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def is_formula_like(text: str) -> bool:
+    """Would a spreadsheet treat this cell as a formula?"""
+    return isinstance(text, str) and text.startswith(FORMULA_TRIGGERS)
+
+
+def neutralize(value: Any) -> Any:
+    """A string cell made inert for spreadsheets; other values are returned unchanged."""
+    if isinstance(value, str) and is_formula_like(value):
+        return "'" + value
+    return value
+
+
+def render_spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+    """CSV text with every string cell neutralised (header included)."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow([neutralize(h) for h in header])
+    for row in rows:
+        writer.writerow(["" if v is None else neutralize(v if isinstance(v, str) else str(v)) for v in row])
+    return out.getvalue()
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
+    """Write a file so readers see the old content or the new one, never half of it."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are meant to be shared
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def write_spreadsheet_csv(path: Path | str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:
+    """Write a neutralised, BOM-prefixed UTF-8 CSV atomically; returns the number of data rows."""
+    rows = list(rows)
+    atomic_write_bytes(path, render_spreadsheet_csv(header, rows).encode("utf-8-sig"))
+    return len(rows)

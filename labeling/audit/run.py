@@ -1,0 +1,103 @@
+"""Run the audit: load and validate, check, draw, and write the report folder.
+
+Nothing is written until every manifest has been validated and every check and
+plot has been computed, so a bad manifest leaves the previous report untouched.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+
+from .checks import SEVERITIES, AuditOptions, Finding, Section, run_checks
+from .export import atomic_write_bytes, write_spreadsheet_csv
+from .load import AuditInput, load_input
+from .plots import PLOTS
+from .report import render
+
+log = logging.getLogger(__name__)
+
+REPORT_NAME = "report.md"
+FLAGGED_NAME = "flagged.csv"
+SUMMARY_NAME = "summary.json"
+FLAGGED_HEADER = ("track_id", "check", "severity", "detail", "title", "artists", "split", "youtube_url")
+
+
+@dataclass
+class AuditResult:
+    """Where the report went and what it found."""
+
+    out_dir: Path
+    report: Path
+    flagged: Path
+    plots: list[Path]
+    sections: list[Section]
+    findings: list[Finding]
+
+    @property
+    def counts(self) -> dict[str, int]:
+        c = Counter(f.severity for f in self.findings)
+        return {s: c.get(s, 0) for s in SEVERITIES}
+
+    def by_check(self) -> Counter[str]:
+        return Counter(f.check for f in self.findings)
+
+    def fails(self, level: str | None) -> bool:
+        """Whether ``--fail-on level`` should make the command exit non-zero."""
+        if level is None:
+            return False
+        worst = SEVERITIES[: SEVERITIES.index(level) + 1]
+        return any(f.severity in worst for f in self.findings)
+
+
+def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ...]]:
+    rows = []
+    order = sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.check, f.track_id, f.detail))
+    for f in order:
+        e = inp.view.get(f.track_id, {})
+        video = e.get("youtube_id")
+        rows.append((f.track_id, f.check, f.severity, f.detail, e.get("title") or "",
+                     "; ".join(e.get("artists") or []), e.get("split") or "",
+                     f"https://www.youtube.com/watch?v={video}" if video else ""))
+    return rows
+
+
+def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = None,
+              out_dir: Path | str | None = None, taxonomy: Path | str | None = None,
+              options: AuditOptions | None = None) -> AuditResult:
+    """Audit a manifest and its siblings; write report.md, PNG plots, flagged.csv and summary.json."""
+    opts = options or AuditOptions()
+    inp = load_input(manifest, data=data, taxonomy_path=taxonomy)
+    sections = run_checks(inp, opts)
+    by_key = {s.key: s for s in sections}
+    images: dict[str, bytes] = {}
+    for name, (key, draw) in PLOTS.items() if opts.plots else ():
+        section = by_key[key]
+        png = draw(section, opts.min_score) if name == "match_scores.png" else draw(section)
+        if png:
+            images[name] = png
+    findings = [f for s in sections for f in s.findings]
+    text = render(inp, sections, opts, images, FLAGGED_NAME)
+    target = Path(out_dir) if out_dir is not None else inp.root / "reports" / "audit"
+
+    target.mkdir(parents=True, exist_ok=True)
+    for name in PLOTS:  # a plot with nothing to draw this time must not survive from an older run
+        if name not in images and (target / name).exists():
+            (target / name).unlink()
+    for name, png in images.items():
+        atomic_write_bytes(target / name, png)
+    write_spreadsheet_csv(target / FLAGGED_NAME, FLAGGED_HEADER, flagged_rows(inp, findings))
+    summary = {
+        "manifest": str(inp.primary[1]), "table": inp.primary[0],
+        "severities": dict(Counter(f.severity for f in findings)),
+        "checks": dict(sorted(Counter(f.check for f in findings).items())),
+        "skipped_sections": {s.key: s.skipped_because for s in sections if not s.ran},
+        "tables": {name: len(rows) for name, rows in inp.tables.items()},
+    }
+    atomic_write_bytes(target / SUMMARY_NAME, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(target / REPORT_NAME, text.encode("utf-8"))
+    return AuditResult(out_dir=target, report=target / REPORT_NAME, flagged=target / FLAGGED_NAME,
+                       plots=[target / n for n in images], sections=sections, findings=findings)

@@ -1,0 +1,101 @@
+"""``python -m labeling audit [MANIFEST]``: validate the manifests and write a readable report."""
+
+from __future__ import annotations
+
+import argparse
+
+from manifests.cliutil import UserError, add_common_arguments
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1")
+    return value
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
+    if value < 0 or value != value:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
+    return value
+
+
+def _count(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "audit", help="validate manifests and write a report with plots and a CSV of flagged rows",
+        description="Validate MANIFEST (a training.csv or any table in a manifests folder) and the sibling "
+                    "tables beside it, run every check and write DATA/reports/audit/report.md with PNG "
+                    "plots, flagged.csv (safe to open in a spreadsheet) and summary.json. Exits 0 when the "
+                    "audit ran (findings are in the report), 2 when a manifest is invalid, 1 with --fail-on "
+                    "when a finding reaches that severity.")
+    add_common_arguments(p)
+    p.add_argument("manifest", nargs="?", default=None, metavar="MANIFEST",
+                   help="manifest file or folder to audit (default: DATA/manifests)")
+    p.add_argument("--out", default=None, metavar="DIR",
+                   help="report folder (default: DATA/reports/audit, DATA being the manifests folder's parent)")
+    p.add_argument("--taxonomy", default=None, metavar="FILE",
+                   help="taxonomy the labels were made with (default: $GENRE_TAXONOMY or the packaged one)")
+    p.add_argument("--fail-on", choices=("error", "warning"), default=None,
+                   help="exit 1 when any finding is at least this severe (for CI)")
+    p.add_argument("--min-score", type=_fraction, default=0.7, metavar="S",
+                   help="flag YouTube matches scoring below S as warnings (default 0.7)")
+    p.add_argument("--review", type=_count, default=20, metavar="N",
+                   help="list the N lowest match scores for review by hand (default 20)")
+    p.add_argument("--duration-tolerance", type=_fraction, default=0.15, metavar="F",
+                   help="flag decoded audio more than F (fraction) or 10 s away from the catalogue duration "
+                        "(default 0.15)")
+    p.add_argument("--min-seconds", type=_seconds, default=10.0, metavar="S",
+                   help="flag decoded audio shorter than S seconds (default 10)")
+    p.add_argument("--max-seconds", type=_seconds, default=900.0, metavar="S",
+                   help="flag decoded audio longer than S seconds (default 900)")
+    p.add_argument("--trim-seconds", type=_seconds, default=None, metavar="S",
+                   help="audio was trimmed to at most S seconds at download (default: detected)")
+    p.add_argument("--verify-audio", action="store_true",
+                   help="recompute the sha256 of every audio file and compare with the manifest (slow)")
+    p.add_argument("--no-files", action="store_true",
+                   help="do not look for the audio files on disk (auditing manifests without their audio)")
+    p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster, e.g. in CI)")
+    p.add_argument("--max-rows", type=_count, default=50, metavar="N",
+                   help="rows per table in report.md; flagged.csv always has all (default 50)")
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from .audit import AuditOptions, run_audit
+
+    if args.min_seconds > args.max_seconds:
+        raise UserError(f"--min-seconds {args.min_seconds:g} is above --max-seconds {args.max_seconds:g}")
+    options = AuditOptions(min_score=args.min_score, review=args.review, duration_tolerance=args.duration_tolerance,
+                           min_seconds=args.min_seconds, max_seconds=args.max_seconds,
+                           trim_seconds=args.trim_seconds, check_files=not args.no_files,
+                           verify_audio=args.verify_audio, max_rows=args.max_rows,
+                           plots=not args.no_plots)
+    result = run_audit(args.manifest, data=args.data, out_dir=args.out, taxonomy=args.taxonomy, options=options)
+    if not args.quiet:
+        for check, n in sorted(result.by_check().items()):
+            severity = next(f.severity for f in result.findings if f.check == check)
+            print(f"  {severity:<7} {check:<24} {n}")
+    c = result.counts
+    print(f"audit: {c['error']} errors, {c['warning']} warnings, {c['info']} notes; report {result.report}; "
+          f"flagged rows {result.flagged}")
+    if result.fails(args.fail_on):
+        print(f"failing: findings at or above {args.fail_on} (--fail-on {args.fail_on})")
+        return 1
+    return 0

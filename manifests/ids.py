@@ -13,6 +13,8 @@ import unicodedata
 _FEAT = re.compile(r"\s*[\(\[]?\s*\b(?:feat|ft|featuring|with)\b\.?.*$", re.IGNORECASE)
 _BRACKETS = re.compile(r"[\(\[][^\)\]]*[\)\]]")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
+#: Letters that Unicode decomposition leaves alone but people type without the mark.
+_FOLD = str.maketrans({"æ": "ae", "ø": "o", "œ": "oe", "đ": "d", "ð": "d", "ł": "l", "þ": "th", "ı": "i"})
 
 
 def make_track_id(namespace: str, key: str) -> str:
@@ -25,7 +27,7 @@ def normalize_text(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a name, for comparisons."""
     text = unicodedata.normalize("NFKD", text or "")
     text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().replace("&", " and ")
+    text = text.casefold().translate(_FOLD).replace("&", " and ")
     return " ".join(_NON_WORD.sub(" ", text).split())
 
 

@@ -8,6 +8,7 @@ from manifests.cliutil import build_parser, dispatch, run_main
 
 #: Modules that add a sub-command; each exposes ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "collectors.spotify.cmd",
     "collectors.sources.cmd",
 )
 

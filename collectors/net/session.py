@@ -169,8 +169,9 @@ class _PoliteTransport(requests.Session):
         try:
             return retrying(attempt)
         except _RetryableStatus as exc:
-            log.warning("%s %s: still HTTP %s after %d attempts; giving up on it", method, safe_url,
-                        exc.response.status_code, policy.max_retries + 1)
+            if policy.max_retries > 0:  # with no retries here, the caller owns retrying: no alarm
+                log.warning("%s %s: still HTTP %s after %d attempts; giving up on it", method, safe_url,
+                            exc.response.status_code, policy.max_retries + 1)
             return exc.response
         except requests.RequestException as exc:
             raise _redacted_copy(exc) from None

@@ -10,6 +10,7 @@ from manifests.cliutil import build_parser, dispatch, run_main
 COMMAND_MODULES: tuple[str, ...] = (
     "collectors.spotify.cmd",
     "collectors.sources.cmd",
+    "collectors.audio.cmd",
 )
 
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import subprocess
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -75,3 +77,49 @@ def decode_audio(path: Path | str, sample_rate: int = 16000, *, offset_s: float 
     if samples.size == 0:
         raise FFmpegError(f"{path}: ffmpeg decoded no audio samples")
     return (samples.astype(np.float32) / 32768.0)
+
+
+_DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")
+_AUDIO_STREAM = re.compile(r"Stream #\S+.*?: Audio: (\w+)[^,]*,\s*(\d+) Hz,\s*([^,]+)")
+
+
+@dataclass(frozen=True)
+class MediaInfo:
+    """What the container header says (no decoding): enough to plan a trim or reject a non-audio file."""
+
+    duration_s: float | None
+    codec: str | None
+    sample_rate: int | None
+    channels: str | None
+
+    @property
+    def has_audio(self) -> bool:
+        return self.codec is not None
+
+
+def probe(path: Path | str, *, timeout_s: float = 60) -> MediaInfo:
+    """Read a file's header with ``ffmpeg -i`` (imageio-ffmpeg ships no ffprobe).
+
+    The duration is the container's claim, which may be missing (live-style streams);
+    callers treat ``None`` as unknown rather than zero.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FFmpegError(f"{path}: no such file")
+    cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-i", str(path)]
+    try:
+        proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
+    except subprocess.TimeoutExpired:
+        raise FFmpegError(f"{path}: ffmpeg took longer than {timeout_s:g} s to read the header") from None
+    text = proc.stderr.decode("utf-8", "replace")
+    if "Input #0" not in text:  # ffmpeg could not even open it
+        raise FFmpegError(f"{path}: not a media file ffmpeg can read: {stderr_tail(text, 2) or 'no details'}")
+    duration = None
+    if found := _DURATION.search(text):
+        hours, minutes, seconds = found.groups()
+        duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    audio = _AUDIO_STREAM.search(text)
+    return MediaInfo(duration_s=duration,
+                     codec=audio.group(1) if audio else None,
+                     sample_rate=int(audio.group(2)) if audio else None,
+                     channels=audio.group(3).strip() if audio else None)

@@ -10,7 +10,9 @@ import hashlib
 import re
 import unicodedata
 
-_FEAT = re.compile(r"\s*[\(\[]?\s*\b(?:feat|ft|featuring|with)\b\.?.*$", re.IGNORECASE)
+_FEAT = re.compile(r"\s*[\(\[]?\s*\b(?:feat|ft|featuring)\b\.?.*$", re.IGNORECASE)
+#: "with" is a credit only in brackets: "Song (with X)", never "Dancing with Myself".
+_WITH = re.compile(r"\s*[\(\[]\s*with\b.*$", re.IGNORECASE)
 _BRACKETS = re.compile(r"[\(\[][^\)\]]*[\)\]]")
 _NON_WORD = re.compile(r"[^\w]+", re.UNICODE)
 #: Letters that Unicode decomposition leaves alone but people type without the mark.
@@ -34,7 +36,7 @@ def normalize_text(text: str) -> str:
 def normalize_title(title: str) -> str:
     """A title without "(feat. ...)" credits, bracketed remarks or " - Remastered" tails."""
     title = re.split(r"\s+-\s+", title or "", maxsplit=1)[0]
-    title = _FEAT.sub("", title)
+    title = _WITH.sub("", _FEAT.sub("", title))
     title = _BRACKETS.sub(" ", title)
     return normalize_text(title)
 

@@ -16,6 +16,10 @@ def test_same_name_normalises_the_same(a: str, b: str) -> None:
 def test_titles_lose_credits_and_remarks() -> None:
     assert normalize_title("Get Lucky (feat. Pharrell Williams) - Radio Edit") == "get lucky"
     assert normalize_title("Song [Remastered 2011]") == "song"
+    assert normalize_title("Dancing with Myself") == "dancing with myself"
+    assert normalize_title("Without Me") == "without me"
+    assert normalize_title("Stay (with Justin Bieber)") == "stay"
+    assert normalize_title("Left Behind ft. Someone") == "left behind"
     assert artist_title_key(["Daft Punk", "Pharrell"], "Get Lucky") == artist_title_key(["daft punk"], "GET LUCKY")
 
 

@@ -1,0 +1,164 @@
+"""Sub-commands ``download`` and ``doctor`` of ``python -m collectors`` (heavy imports stay in handlers)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from manifests.cliutil import UserError, add_common_arguments
+
+ENV_COOKIES = "GENRE_YOUTUBE_COOKIES"
+
+
+def _sleep_range(text: str) -> tuple[float, float]:
+    try:
+        parts = [float(p) for p in text.split(",")]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected seconds as MIN,MAX (e.g. 5,10) or one number") from None
+    if len(parts) == 1:
+        parts = parts * 2
+    if len(parts) != 2 or parts[0] < 0 or parts[1] < parts[0]:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected 0 <= MIN <= MAX seconds, like 5,10")
+    return parts[0], parts[1]
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
+    return value
+
+
+def _non_negative_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
+    return value
+
+
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
+    return value
+
+
+def _fraction(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0.0 <= value <= 1.0:
+        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
+    return value
+
+
+def _cookies_arg(args: argparse.Namespace) -> Path | None:
+    chosen = args.cookies or os.environ.get(ENV_COOKIES) or None
+    return Path(chosen) if chosen else None
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    cores = os.cpu_count() or 1
+    p = subparsers.add_parser(
+        "download", help="find each track on YouTube, download its audio, convert to 16 kHz mono WAV",
+        description="Match every track of the tracks table to a YouTube video (YouTube Music first), download "
+                    "its best audio stream with yt-dlp and convert it to audio/<track_id>.wav (16 kHz, mono, "
+                    "PCM s16le). Writes manifests/downloads.csv as rows finish; rerun to continue.")
+    add_common_arguments(p)
+    p.add_argument("--workers", type=_positive_int, default=cores,
+                   help=f"conversion processes (default: cores = {cores})")
+    p.add_argument("--download-workers", type=_positive_int, default=1,
+                   help="parallel YouTube downloads, all sharing one request pace (default 1)")
+    p.add_argument("--sleep", type=_sleep_range, default=(5.0, 10.0), metavar="MIN,MAX",
+                   help="random pause before each download in seconds (default 5,10)")
+    p.add_argument("--request-interval", type=float, default=1.0, metavar="S",
+                   help="minimum seconds between any two YouTube requests, searches included (default 1)")
+    p.add_argument("--cookies", default=None, metavar="FILE",
+                   help=f"cookies.txt (Netscape format) of a logged-in browser; also ${ENV_COOKIES}. "
+                        "Copied privately per worker, never logged")
+    p.add_argument("--max-seconds", type=_positive_float, default=None, metavar="N",
+                   help="keep at most N seconds of each track (default: all)")
+    p.add_argument("--window", choices=("start", "middle"), default="start",
+                   help="with --max-seconds: keep the start or the middle of the track (default start)")
+    p.add_argument("--limit", type=_non_negative_int, default=None, metavar="N",
+                   help="process at most N tracks this run")
+    p.add_argument("--threshold", type=_fraction, default=0.65,
+                   help="minimum match score to accept a video (default 0.65)")
+    p.add_argument("--duration-tolerance", type=_positive_float, default=10.0, metavar="S",
+                   help="reject videos whose length differs by more than S seconds (default 10)")
+    p.add_argument("--min-seconds", type=float, default=5.0, metavar="S",
+                   help="reject converted audio shorter than S seconds (default 5)")
+    p.add_argument("--retries", type=_non_negative_int, default=3,
+                   help="retries per video for network errors, in yt-dlp and ours (default 3)")
+    p.add_argument("--retry-failed", action="store_true",
+                   help="also retry failures marked not retryable and skipped videos (e.g. after adding cookies)")
+    p.add_argument("--retry-no-match", action="store_true",
+                   help="search again for tracks that had no match (e.g. after lowering --threshold)")
+    p.add_argument("--verify", action="store_true",
+                   help="re-hash finished files and redo those whose sha256 changed")
+    p.add_argument("--keep-source", action="store_true",
+                   help="keep the downloaded original audio in DATA/cache/youtube/raw/")
+    p.set_defaults(func=_download)
+
+    d = subparsers.add_parser(
+        "doctor", help="check ffmpeg, yt-dlp, the JS runtime and the cookies file; say what to fix",
+        description="Check that this machine can download and convert audio. Exit status 1 when something "
+                    "required is missing.")
+    add_common_arguments(d)
+    d.add_argument("--cookies", default=None, metavar="FILE", help=f"cookies file to check (or ${ENV_COOKIES})")
+    d.set_defaults(func=_doctor)
+
+
+def _download(args: argparse.Namespace) -> int:
+    from collectors.youtube.score import ScoreConfig
+    from manifests import Layout
+
+    from .doctor import check_cookie_file
+    from .pipeline import DownloadSettings, DownloadStage
+
+    cookies = _cookies_arg(args)
+    if cookies is not None:
+        report = check_cookie_file(cookies)
+        if report.problem:
+            raise UserError(f"--cookies {report.problem}")
+    if args.request_interval < 0:
+        raise UserError(f"--request-interval {args.request_interval:g}: must be >= 0 seconds")
+    if args.min_seconds < 0:
+        raise UserError(f"--min-seconds {args.min_seconds:g}: must be >= 0 seconds")
+    try:
+        score = ScoreConfig(threshold=args.threshold, duration_tolerance_s=args.duration_tolerance)
+        settings = DownloadSettings(
+            workers=args.workers, download_workers=args.download_workers, sleep=args.sleep,
+            request_interval_s=args.request_interval, cookies=cookies, max_seconds=args.max_seconds,
+            window=args.window, min_seconds=args.min_seconds, limit=args.limit, retries=args.retries,
+            attempts=args.retries + 1, retry_failed=args.retry_failed, retry_no_match=args.retry_no_match,
+            verify_existing=args.verify, keep_source=args.keep_source, score=score, progress=not args.quiet)
+    except ValueError as exc:
+        raise UserError(str(exc)) from None
+    stage = DownloadStage(Layout.at(args.data), settings)
+    summary = stage.run()
+    print("\n".join(summary.lines()))
+    if stage.stop is not None:
+        raise stage.stop
+    return 0
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from manifests import Layout
+
+    from .doctor import render, run_checks
+
+    checks = run_checks(Layout.at(args.data).root, _cookies_arg(args))
+    print(render(checks))
+    return 1 if any(c.status == "fail" for c in checks) else 0

@@ -12,15 +12,24 @@ PY := $(VENV)/bin/python
 DATA ?= data
 DEMO_DATA ?= data/demo
 PLAYLISTS ?=
+export PLAYLISTS
+RYM_PAGES ?=
+LABELS_ARGS ?=
+DOWNLOAD_ARGS ?=
+COOKIES ?=
+TRAIN_ARGS ?=
+RUN ?= cnn
+FILES ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test test-slow lint doctor validate demo clean-demo
+.PHONY: help venv test test-slow lint validate collect spotify-login labels download doctor split manifest \
+	audit train report predict demo bench clean-demo
 
 help: ## List the targets (this text)
 	@echo "Genre dataset toolkit. First time: 'make demo', then 'make test'."
 	@echo "Variables: DATA=$(DATA) (data folder)  PLAYLISTS=file.csv or \"rock=ID jazz=ID\""
 	@echo
-	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-12s %s\n", $$1, $$2}'
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-14s %s\n", $$1, $$2}'
 
 # The virtual environment is (re)built whenever pyproject.toml is newer than it.
 $(STAMP): pyproject.toml
@@ -45,3 +54,32 @@ lint: $(STAMP) ## Check style with ruff
 
 validate: $(STAMP) ## Validate every manifest in DATA against its schema
 	$(PY) -m manifests validate --data $(DATA)
+
+# ---------------------------------------------------------------- the pipeline on real music
+
+collect: $(STAMP) ## 1. Tracks from Spotify playlists: PLAYLISTS=playlists.csv or PLAYLISTS="rock=ID jazz=ID"
+	@test -n "$$PLAYLISTS" || { echo 'error: set PLAYLISTS=playlists.csv (columns genre,playlist) or PLAYLISTS="rock=ID jazz=ID"' >&2; exit 2; }
+	$(PY) -m collectors collect --playlists "$$PLAYLISTS" --data $(DATA)
+	$(PY) -m labeling resolve --data $(DATA)
+
+spotify-login: $(STAMP) ## Sign in to Spotify once (browser; token kept privately with mode 0600)
+	$(PY) -m collectors spotify-login
+
+labels: $(STAMP) ## 2. Genre claims from MusicBrainz (+ RYM_PAGES=DIR saved pages, + Last.fm), then labels
+	$(PY) -m collectors labels --data $(DATA) $(if $(RYM_PAGES),--rym-pages "$(RYM_PAGES)") $(LABELS_ARGS)
+	$(PY) -m labeling resolve --data $(DATA)
+
+download: $(STAMP) ## 3. Find each track on YouTube, download its audio, convert to 16 kHz mono WAV (COOKIES=file optional)
+	$(PY) -m collectors download --data $(DATA) $(if $(COOKIES),--cookies "$(COOKIES)") $(DOWNLOAD_ARGS)
+
+doctor: $(STAMP) ## Check ffmpeg, yt-dlp, the JS runtime (deno) and the cookies file; says what to fix
+	$(PY) -m collectors doctor --data $(DATA) $(if $(COOKIES),--cookies "$(COOKIES)")
+
+split: $(STAMP) ## Artist-disjoint, genre-stratified train/validation/test splits
+	$(PY) -m labeling split --data $(DATA)
+
+manifest: $(STAMP) ## Join tracks, labels, audio and splits into DATA/manifests/training.csv
+	$(PY) -m labeling build --data $(DATA)
+
+audit: split manifest ## 4. Validate everything and write DATA/reports/audit/report.md (plots, flagged.csv)
+	$(PY) -m labeling audit --data $(DATA)

@@ -4,37 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from manifests.cliutil import UserError, add_common_arguments
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not between 0 and 1")
-    return value
-
-
-def _seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number of seconds") from None
-    if value < 0 or value != value:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more seconds")
-    return value
-
-
-def _count(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
+from manifests.cliutil import UserError, add_common_arguments, number
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,25 +24,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="taxonomy the labels were made with (default: $GENRE_TAXONOMY or the packaged one)")
     p.add_argument("--fail-on", choices=("error", "warning"), default=None,
                    help="exit 1 when any finding is at least this severe (for CI)")
-    p.add_argument("--min-score", type=_fraction, default=0.7, metavar="S",
+    p.add_argument("--min-score", type=number(float, 0, 1), default=0.7, metavar="S",
                    help="flag YouTube matches scoring below S as warnings (default 0.7)")
-    p.add_argument("--review", type=_count, default=20, metavar="N",
+    p.add_argument("--review", type=number(int, 0), default=20, metavar="N",
                    help="list the N lowest match scores for review by hand (default 20)")
-    p.add_argument("--duration-tolerance", type=_fraction, default=0.15, metavar="F",
+    p.add_argument("--duration-tolerance", type=number(float, 0, 1), default=0.15, metavar="F",
                    help="flag decoded audio more than F (fraction) or 10 s away from the catalogue duration "
                         "(default 0.15)")
-    p.add_argument("--min-seconds", type=_seconds, default=10.0, metavar="S",
+    p.add_argument("--min-seconds", type=number(float, 0, unit='seconds'), default=10.0, metavar="S",
                    help="flag decoded audio shorter than S seconds (default 10)")
-    p.add_argument("--max-seconds", type=_seconds, default=900.0, metavar="S",
+    p.add_argument("--max-seconds", type=number(float, 0, unit='seconds'), default=900.0, metavar="S",
                    help="flag decoded audio longer than S seconds (default 900)")
-    p.add_argument("--trim-seconds", type=_seconds, default=None, metavar="S",
+    p.add_argument("--trim-seconds", type=number(float, 0, unit='seconds'), default=None, metavar="S",
                    help="audio was trimmed to at most S seconds at download (default: detected)")
     p.add_argument("--verify-audio", action="store_true",
                    help="recompute the sha256 of every audio file and compare with the manifest (slow)")
     p.add_argument("--no-files", action="store_true",
                    help="do not look for the audio files on disk (auditing manifests without their audio)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster, e.g. in CI)")
-    p.add_argument("--max-rows", type=_count, default=50, metavar="N",
+    p.add_argument("--max-rows", type=number(int, 0), default=50, metavar="N",
                    help="rows per table in report.md; flagged.csv always has all (default 50)")
     p.set_defaults(func=_run)
 

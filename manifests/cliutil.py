@@ -20,6 +20,37 @@ class UserError(Exception):
     """A problem the user can fix (bad input, missing file, refused request): one line, exit 2."""
 
 
+def number(kind: type[int] | type[float] = float, minimum: float | None = None,
+           maximum: float | None = None, unit: str = "", above: float | None = None) -> Callable[[str], float]:
+    """An argparse ``type=`` that parses a number and checks its range with a one-line message.
+
+    ``minimum``/``maximum`` are inclusive; ``above`` is a strict lower bound ("greater than 0").
+    """
+    noun = "whole number" if kind is int else "number"
+    suffix = f" {unit}" if unit else ""
+    if above is not None:
+        bounds = f"greater than {above:g}{suffix}"
+    elif minimum is not None and maximum is not None:
+        bounds = f"between {minimum:g} and {maximum:g}{suffix}"
+    elif minimum is not None:
+        bounds = "0 or more" + suffix if minimum == 0 else f"at least {minimum:g}{suffix}"
+    else:
+        bounds = f"at most {maximum:g}{suffix}"
+
+    def parse(text: str) -> float:
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a {noun}") from None
+        if value != value or (minimum is not None and value < minimum) or (
+                maximum is not None and value > maximum) or (above is not None and value <= above):
+            raise argparse.ArgumentTypeError(f"{text!r} must be {bounds}")
+        return value
+
+    parse.__name__ = noun.replace(" ", "_")  # argparse shows it in "invalid <name> value" messages
+    return parse
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--data", default=None, metavar="DIR",
                         help="data folder (default: $GENRE_DATA_DIR or ./data)")

@@ -6,7 +6,7 @@ import argparse
 import os
 from pathlib import Path
 
-from manifests.cliutil import UserError, add_common_arguments
+from manifests.cliutil import UserError, add_common_arguments, number
 
 ENV_COOKIES = "GENRE_YOUTUBE_COOKIES"
 
@@ -23,46 +23,6 @@ def _sleep_range(text: str) -> tuple[float, float]:
     return parts[0], parts[1]
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"{text!r} must be at least 1")
-    return value
-
-
-def _non_negative_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be 0 or more")
-    return value
-
-
-def _positive_float(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be greater than 0")
-    return value
-
-
-def _fraction(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if not 0.0 <= value <= 1.0:
-        raise argparse.ArgumentTypeError(f"{text!r} must be between 0 and 1")
-    return value
-
-
 def _cookies_arg(args: argparse.Namespace) -> Path | None:
     chosen = args.cookies or os.environ.get(ENV_COOKIES) or None
     return Path(chosen) if chosen else None
@@ -76,9 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                     "its best audio stream with yt-dlp and convert it to audio/<track_id>.wav (16 kHz, mono, "
                     "PCM s16le). Writes manifests/downloads.csv as rows finish; rerun to continue.")
     add_common_arguments(p)
-    p.add_argument("--workers", type=_positive_int, default=cores,
+    p.add_argument("--workers", type=number(int, 1), default=cores,
                    help=f"conversion processes (default: cores = {cores})")
-    p.add_argument("--download-workers", type=_positive_int, default=1,
+    p.add_argument("--download-workers", type=number(int, 1), default=1,
                    help="parallel YouTube downloads, all sharing one request pace (default 1)")
     p.add_argument("--sleep", type=_sleep_range, default=(5.0, 10.0), metavar="MIN,MAX",
                    help="random pause before each download in seconds (default 5,10)")
@@ -87,19 +47,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--cookies", default=None, metavar="FILE",
                    help=f"cookies.txt (Netscape format) of a logged-in browser; also ${ENV_COOKIES}. "
                         "Copied privately per worker, never logged")
-    p.add_argument("--max-seconds", type=_positive_float, default=None, metavar="N",
+    p.add_argument("--max-seconds", type=number(float, above=0), default=None, metavar="N",
                    help="keep at most N seconds of each track (default: all)")
     p.add_argument("--window", choices=("start", "middle"), default="start",
                    help="with --max-seconds: keep the start or the middle of the track (default start)")
-    p.add_argument("--limit", type=_non_negative_int, default=None, metavar="N",
+    p.add_argument("--limit", type=number(int, 0), default=None, metavar="N",
                    help="process at most N tracks this run")
-    p.add_argument("--threshold", type=_fraction, default=0.65,
+    p.add_argument("--threshold", type=number(float, 0, 1), default=0.65,
                    help="minimum match score to accept a video (default 0.65)")
-    p.add_argument("--duration-tolerance", type=_positive_float, default=10.0, metavar="S",
+    p.add_argument("--duration-tolerance", type=number(float, above=0), default=10.0, metavar="S",
                    help="reject videos whose length differs by more than S seconds (default 10)")
     p.add_argument("--min-seconds", type=float, default=5.0, metavar="S",
                    help="reject converted audio shorter than S seconds (default 5)")
-    p.add_argument("--retries", type=_non_negative_int, default=3,
+    p.add_argument("--retries", type=number(int, 0), default=3,
                    help="retries per video for network errors, in yt-dlp and ours (default 3)")
     p.add_argument("--retry-failed", action="store_true",
                    help="also retry failures marked not retryable and skipped videos (e.g. after adding cookies)")

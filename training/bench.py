@@ -1,0 +1,314 @@
+"""Benchmark of the training input pipeline and training speed: ``python -m training.bench``.
+
+Side by side, in one run and on the same audio:
+
+* crops/s the input pipeline delivers (int16 memory-mapped cache, random crops,
+  numpy augmentations), alone and together with the in-model log-mel front end;
+* crops/s of the naive way: load the file and compute ``librosa.feature.melspectrogram``
+  for every crop (the speed-up is the ratio; the goal is at least 20x);
+* training steps/s (and crops/s) of the chosen model on this machine's device;
+* peak memory per hour of cached audio against the int16 size (goal: at most 1.2x, or
+  memory-mapped).
+
+Without ``--manifest`` it writes its own audio (tones, drums and noise) to a
+temporary folder.  Prints a table and writes JSON (default ``data/bench/training.json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import resource
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from manifests.cliutil import UserError, add_common_arguments, run_main, setup_logging
+
+from .config import MODEL_NAMES, PRESETS
+
+log = logging.getLogger(__name__)
+
+SR = 16000
+
+
+def _rss_mb() -> dict[str, float]:
+    """Resident memory now (total, file-backed part) and the process peak, in MB (Linux /proc)."""
+    out = {"rss": float("nan"), "rss_file": float("nan"), "peak": float("nan")}
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key in ("VmRSS", "RssFile", "VmHWM"):
+                out[{"VmRSS": "rss", "RssFile": "rss_file", "VmHWM": "peak"}[key]] = int(value.split()[0]) / 1024
+    except OSError:
+        out["peak"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def generate_corpus(root: Path, n_tracks: int, seconds: float, seed: int = 0) -> tuple[Any, list[dict]]:
+    """Write ``n_tracks`` WAVs (four kinds of signal) and a training table; returns layout and rows."""
+    import hashlib
+
+    import soundfile as sf
+
+    from manifests.io import write_table
+    from manifests.layout import Layout
+    from manifests.schema import TRAINING
+
+    layout = Layout.at(root)
+    layout.audio.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    kinds = ("drone", "beat", "noise", "tones")
+    splits = ("train", "train", "train", "validation", "test")
+    rows = []
+    t = np.arange(int(seconds * SR)) / SR
+    for i in range(n_tracks):
+        kind = kinds[i % len(kinds)]
+        if kind == "drone":
+            y = 0.4 * np.sin(2 * np.pi * rng.uniform(60, 200) * t)
+        elif kind == "beat":
+            y = 0.6 * np.sin(2 * np.pi * 55 * t) * (np.mod(t, 60 / rng.uniform(90, 170)) < 0.08)
+        elif kind == "noise":
+            y = 0.3 * np.tanh(2 * rng.standard_normal(t.size))
+        else:
+            y = 0.3 * np.sin(2 * np.pi * rng.uniform(500, 3000) * t * (1 + 0.01 * np.sin(t)))
+        y = (y + 0.01 * rng.standard_normal(t.size)).astype(np.float32)
+        track_id = f"bench{i:04d}"
+        path = layout.audio_path(track_id)
+        sf.write(path, y, SR, subtype="PCM_16")
+        rows.append({"track_id": track_id, "title": f"bench {i}", "artists": [f"artist {i}"],
+                     "genres": {kind: 1.0}, "top_genre": kind, "split": splits[(i // len(kinds)) % len(splits)],
+                     "audio_path": layout.relative(path), "sample_rate": SR,
+                     "audio_duration_s": round(seconds, 3), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+    write_table(layout.table_path(TRAINING), TRAINING, rows)
+    return layout, rows
+
+
+def naive_crops_per_s(layout: Any, rows: Sequence[dict], config: Any, n_crops: int, seed: int = 0) -> float:
+    """Load the whole file (soundfile, as librosa.load does for WAV) and compute a log-mel per crop."""
+    import librosa
+    import soundfile as sf
+
+    feats = config.features
+    rng = np.random.default_rng(seed)
+    crop = feats.crop_samples
+    started = time.perf_counter()
+    for _ in range(n_crops):
+        row = rows[int(rng.integers(len(rows)))]
+        y, rate = sf.read(layout.resolve(row["audio_path"]), dtype="float32")
+        if y.ndim > 1:
+            y = y.mean(axis=1)
+        if rate != feats.sample_rate:
+            y = librosa.resample(y, orig_sr=rate, target_sr=feats.sample_rate)
+        start = int(rng.integers(0, max(1, y.size - crop)))
+        mel = librosa.feature.melspectrogram(y=y[start: start + crop], sr=feats.sample_rate, n_fft=feats.n_fft,
+                                             hop_length=feats.hop_length, n_mels=feats.n_mels)
+        librosa.power_to_db(mel)
+    return n_crops / max(time.perf_counter() - started, 1e-9)
+
+
+def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    import keras
+
+    from .cache import build_cache
+    from .config import preset
+    from .data import TrainCrops, prepare_dataset, read_manifest
+    from .features import LogMel
+    from .models import build_model
+    from .train import _compile, _prefetch, accelerator, jit_setting, use_mixed_precision
+
+    config = preset(args.preset)
+    config.batch_size, config.min_tracks = args.batch_size, 1
+    for name, value in (("model", args.model), ("width", args.width)):
+        if value is not None:
+            setattr(config, name, value)
+    if args.n_mels is not None:
+        config.features.n_mels = args.n_mels
+    if args.crop_seconds is not None:
+        config.features.crop_seconds = args.crop_seconds
+    config.validate()
+    tmp: tempfile.TemporaryDirectory | None = None
+    if args.manifest:
+        from manifests.layout import Layout
+
+        layout = Layout.at(args.data)
+        _, rows = read_manifest(layout, args.manifest)
+        source = str(args.manifest)
+    else:
+        tmp = tempfile.TemporaryDirectory(prefix="genre-bench-")
+        layout, rows = generate_corpus(Path(tmp.name), args.tracks, args.seconds)
+        source = f"generated: {args.tracks} tracks x {args.seconds:g} s"
+    try:
+        mem_before = _rss_mb()
+        t0 = time.perf_counter()
+        cache, stats = build_cache(layout, rows, SR, progress=False)
+        cache_build_s = time.perf_counter() - t0
+        data = prepare_dataset(rows, config, source=source)
+        config.crops_per_track = max(1, -(-args.batches * config.batch_size // len(data.train)))
+        seq = TrainCrops(cache, data.train, config, class_weights=data.class_weights())
+
+        # 1. the input pipeline alone, with and without augmentations, against the naive way; the
+        #    three alternate over a few rounds (medians), so a busy machine slows them alike
+        n_batches = min(len(seq), args.batches)
+        plain = TrainCrops(cache, data.train, config, augment=False)
+        cached_rows = [r for r in rows if r["track_id"] in cache]
+        naive_crops_per_s(layout, cached_rows, config, 3)  # librosa warm-up (numba compiles) untimed
+        # memory: what a pass over every cached track adds (page-ins of the map + pipeline buffers)
+        mem_start = _rss_mb()
+        seq[0], plain[0]  # resampling plans and the noise table are built once per run
+        for track_id in cache.track_ids:  # touch every cached sample once, as an epoch over all tracks does
+            int(cache.int16(track_id).sum(dtype=np.int64))
+        mem_after = _rss_mb()
+        rounds: dict[str, list[float]] = {"augmented": [], "plain": [], "naive": []}
+        for round_no in range(args.rounds):
+            for name, sequence in (("augmented", seq), ("plain", plain)):
+                started = time.perf_counter()
+                for i in range(n_batches):
+                    sequence[i]
+                rounds[name].append(n_batches * config.batch_size / (time.perf_counter() - started))
+            rounds["naive"].append(naive_crops_per_s(layout, cached_rows, config,
+                                                     max(1, args.naive_crops // args.rounds), seed=round_no))
+        rates = {name: float(np.median(values)) for name, values in rounds.items()}
+        pipeline_cps, naive_cps = rates["augmented"], rates["naive"]
+
+        # 2. pipeline + log-mel front end (what the model's first layer costs on this device)
+        front = keras.Sequential([keras.Input((config.features.crop_samples,)),
+                                  LogMel.from_feature_config(config.features)])
+        front.jit_compile = jit_setting(accelerator())
+        front.predict_on_batch(seq[0][0])
+        started = time.perf_counter()
+        for i in range(n_batches):
+            front.predict_on_batch(seq[i][0])
+        front_cps = n_batches * config.batch_size / (time.perf_counter() - started)
+
+        # 3. training steps/s
+        device = accelerator()
+        mixed = use_mixed_precision(config.mixed_precision, device)
+        previous = keras.config.dtype_policy()
+        keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+        try:
+            model = build_model(config, len(data.labels))
+            _compile(model, config, device)
+            steps = min(args.steps, len(seq))
+            for x, y, w in (seq[0], seq[1]):  # trace and warm up
+                model.train_on_batch(x, y, sample_weight=w)
+            started = time.perf_counter()
+            for step, (x, y, w) in enumerate(_prefetch(seq, config.workers)):  # the trainer's own loop
+                model.train_on_batch(x, y, sample_weight=w)
+                if step + 1 == steps:
+                    break
+            train_s = time.perf_counter() - started
+        finally:
+            keras.config.set_dtype_policy(previous)
+        steps_per_s = steps / train_s
+
+        hours = cache.hours
+        int16_mb_per_hour = SR * 3600 * 2 / 1e6
+        file_mb = max(mem_after["rss_file"] - mem_start["rss_file"], 0.0)  # the mapped cache pages
+        anon_mb = max((mem_after["rss"] - mem_after["rss_file"]) - (mem_start["rss"] - mem_start["rss_file"]), 0.0)
+        result = {
+            "source": source, "tracks": len(cache), "cached_hours": round(hours, 4),
+            "cache_mb": round(cache.nbytes / 1e6, 2), "cache_build_s": round(cache_build_s, 2),
+            "cache_decoded": stats.decoded, "cache_reused": stats.reused,
+            "model": config.model, "width": config.width, "n_mels": config.features.n_mels,
+            "n_fft": config.features.n_fft, "hop_length": config.features.hop_length,
+            "crop_seconds": config.features.crop_seconds, "batch_size": config.batch_size,
+            "backend": keras.backend.backend(), "device": device or f"cpu ({os.cpu_count()} cores)",
+            "mixed_precision": mixed, "platform": platform.platform(),
+            "pipeline_crops_per_s": round(pipeline_cps, 1),
+            "pipeline_no_augment_crops_per_s": round(rates["plain"], 1),
+            "pipeline_plus_logmel_crops_per_s": round(front_cps, 1),
+            "naive_librosa_crops_per_s": round(naive_cps, 1),
+            "speedup_pipeline_vs_naive": round(pipeline_cps / naive_cps, 1),
+            "speedup_no_augment_vs_naive": round(rates["plain"] / naive_cps, 1),
+            "rounds": {k: [round(v, 1) for v in vals] for k, vals in rounds.items()},
+            "speedup_with_logmel_vs_naive": round(front_cps / naive_cps, 1),
+            "train_steps_per_s": round(steps_per_s, 3),
+            "train_crops_per_s": round(steps_per_s * config.batch_size, 1),
+            "int16_mb_per_hour": round(int16_mb_per_hour, 1),
+            "cache_resident_mb_per_hour": round(file_mb / hours, 1) if hours else None,
+            "cache_resident_vs_int16": round(file_mb / (cache.nbytes / 1e6), 3) if cache.nbytes else None,
+            "pipeline_working_memory_mb": round(anon_mb, 1),
+            "rss_before_cache_mb": round(mem_before["rss"], 1),
+            "memory_mapped": True,
+            "peak_rss_mb": round(_rss_mb()["peak"], 1),
+        }
+        cache.close()
+        return result
+    finally:
+        if tmp is not None:
+            tmp.cleanup()
+
+
+def format_table(r: dict[str, Any]) -> str:
+    rows = [
+        ("audio", f"{r['source']}; {r['tracks']} tracks, {r['cached_hours'] * 60:.1f} min, cache {r['cache_mb']} MB"),
+        ("device", f"{r['device']} ({r['backend']}{', mixed precision' if r['mixed_precision'] else ''})"),
+        ("features", f"{r['n_mels']} mels, n_fft {r['n_fft']}, hop {r['hop_length']}, {r['crop_seconds']:g} s crops"),
+        ("input pipeline (cache + crops + augment)", f"{r['pipeline_crops_per_s']:.0f} crops/s"),
+        ("  ... without augmentation", f"{r['pipeline_no_augment_crops_per_s']:.0f} crops/s"),
+        ("  ... + log-mel front end", f"{r['pipeline_plus_logmel_crops_per_s']:.0f} crops/s"),
+        ("naive: load file + librosa mel per crop", f"{r['naive_librosa_crops_per_s']:.1f} crops/s"),
+        ("speed-up vs naive (goal >= 20x)", f"{r['speedup_pipeline_vs_naive']:.0f}x augmented, "
+                                            f"{r['speedup_no_augment_vs_naive']:.0f}x like for like (no "
+                                            f"augmentation), {r['speedup_with_logmel_vs_naive']:.0f}x with "
+                                            "log-mel on this CPU"),
+        (f"training {r['model']} (batch {r['batch_size']})",
+         f"{r['train_steps_per_s']:.2f} steps/s = {r['train_crops_per_s']:.0f} crops/s"),
+        ("memory per hour of cached audio (goal <= 1.2x)",
+         f"{r['cache_resident_mb_per_hour']} MB resident vs {r['int16_mb_per_hour']} MB int16 "
+         f"({r['cache_resident_vs_int16']}x; memory-mapped, reclaimable page cache)"),
+        ("pipeline working memory (independent of size)", f"{r['pipeline_working_memory_mb']} MB"),
+    ]
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m training.bench", description=__doc__.split("\n\n")[0])
+    add_common_arguments(parser)
+    parser.add_argument("--manifest", type=Path, help="training table to benchmark on (default: generate audio)")
+    parser.add_argument("--out", type=Path, help="JSON result (default: <data>/bench/training.json)")
+    parser.add_argument("--tracks", type=int, default=120, help="generated tracks (default: 120)")
+    parser.add_argument("--seconds", type=float, default=30.0,
+                        help="generated track length (default: 30; 120 x 30 s = one hour of audio)")
+    parser.add_argument("--preset", default="cpu", choices=PRESETS,
+                        help="training settings to time (default: cpu, the demo's)")
+    parser.add_argument("--model", choices=MODEL_NAMES, help="override the preset's model")
+    parser.add_argument("--width", type=int, help="override the preset's model width")
+    parser.add_argument("--n-mels", type=int, help="override the preset's mel bands")
+    parser.add_argument("--crop-seconds", type=float, help="override the crop length (default: 4.0)")
+    parser.add_argument("--batch-size", type=int, default=32, help="batch size (default: 32)")
+    parser.add_argument("--batches", type=int, default=30, help="pipeline batches to time (default: 30)")
+    parser.add_argument("--steps", type=int, default=10, help="training steps to time (default: 10)")
+    parser.add_argument("--naive-crops", type=int, default=90, help="crops for the naive way (default: 90)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (default: 3)")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
+    if args.tracks < 20 or args.seconds < (args.crop_seconds or 4.0):
+        raise UserError("--tracks must be at least 20 (every split needs each kind of signal) and "
+                        "--seconds at least the crop length")
+    from manifests.io import atomic_write_text
+    from manifests.layout import Layout
+
+    out = args.out or Layout.at(args.data).root / "bench" / "training.json"
+    result = run_bench(args)
+    print(format_table(result))
+    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+    print(f"\nwritten: {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_main, argv)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

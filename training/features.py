@@ -1,0 +1,223 @@
+"""The log-mel front end, as a Keras layer inside every model.
+
+Training and predict run the same code: the model takes raw mono waveform crops
+``[batch, samples]`` at 16 kHz in [-1, 1] and this layer turns them into
+standardised log-mel spectrograms ``[batch, frames, n_mels]``.  The filterbank is
+``librosa.filters.mel`` (slaney scale and norm) stored as a constant weight, the
+STFT follows ``librosa.stft`` conventions (periodic Hann window, centred frames,
+zero padding of ``n_fft // 2`` on both sides), and the log is
+``10 * log10(max(power, amin))`` as ``librosa.power_to_db``.  Only ``keras.ops``
+is used, so the layer runs on TensorFlow, JAX or PyTorch.
+
+During training only, the layer can also pitch-shift each example by a whole
+number of semitones while keeping its tempo: the mel filterbank is read at
+frequencies scaled by ``2 ** (k / 12)``, which moves every partial by that ratio
+in the spectrum and leaves the frames (time) untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+
+import keras
+import numpy as np
+from keras import ops
+
+from .config import FeatureConfig
+
+log = logging.getLogger(__name__)
+
+PACKAGE = "genre_training"
+
+
+def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
+    """librosa's mel filterbank as ``[n_fft // 2 + 1, n_mels]`` float32 (power spectrum to mel bands)."""
+    import librosa
+
+    bank = librosa.filters.mel(sr=sample_rate, n_fft=n_fft, n_mels=n_mels, fmin=fmin,
+                               fmax=fmax if fmax is not None else sample_rate / 2)
+    return np.ascontiguousarray(bank.T, dtype=np.float32)
+
+
+def hann_window(n_fft: int) -> np.ndarray:
+    """Periodic Hann window, as ``scipy.signal.get_window("hann", n, fftbins=True)`` (librosa's)."""
+    n = np.arange(n_fft, dtype=np.float64)
+    return (0.5 - 0.5 * np.cos(2 * np.pi * n / n_fft)).astype(np.float32)
+
+
+@keras.saving.register_keras_serializable(package=PACKAGE)
+class LogMel(keras.layers.Layer):
+    """Waveform ``[B, N]`` to (standardised) log-mel ``[B, 1 + N // hop, n_mels]``, always in float32."""
+
+    def __init__(self, sample_rate: int = 16000, n_fft: int = 512, hop_length: int = 256,
+                 n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None, amin: float = 1e-10,
+                 standardize: bool = True, pitch_semitones: int = 0, pitch_prob: float = 0.5,
+                 seed: int | None = None, **kwargs) -> None:
+        # The front end stays float32 under mixed precision: power spectra overflow float16.
+        kwargs["dtype"] = "float32"
+        super().__init__(**kwargs)
+        self.sample_rate = int(sample_rate)
+        self.n_fft = int(n_fft)
+        self.hop_length = int(hop_length)
+        self.n_mels = int(n_mels)
+        self.fmin = float(fmin)
+        self.fmax = None if fmax is None else float(fmax)
+        self.amin = float(amin)
+        self.standardize = bool(standardize)
+        self.pitch_semitones = int(pitch_semitones)
+        self.pitch_prob = float(pitch_prob)
+        self.seed = seed
+        self.n_bins = self.n_fft // 2 + 1
+        self.seed_generator = keras.random.SeedGenerator(seed) if self.pitch_semitones else None
+
+    @classmethod
+    def from_feature_config(cls, features: FeatureConfig, *, pitch_semitones: int = 0,
+                            pitch_prob: float = 0.5, seed: int | None = None, **kwargs) -> LogMel:
+        return cls(sample_rate=features.sample_rate, n_fft=features.n_fft, hop_length=features.hop_length,
+                   n_mels=features.n_mels, fmin=features.fmin, fmax=features.fmax, amin=features.amin,
+                   standardize=features.standardize, pitch_semitones=pitch_semitones,
+                   pitch_prob=pitch_prob, seed=seed, **kwargs)
+
+    def build(self, input_shape: tuple) -> None:
+        bank = mel_filterbank(self.sample_rate, self.n_fft, self.n_mels, self.fmin, self.fmax)
+        self.filterbank = self.add_weight(
+            name="mel_filterbank", shape=bank.shape, trainable=False,
+            initializer=keras.initializers.Constant(bank), dtype="float32")
+        self.window = self.add_weight(
+            name="window", shape=(self.n_fft,), trainable=False,
+            initializer=keras.initializers.Constant(hann_window(self.n_fft)), dtype="float32")
+        super().build(input_shape)
+
+    def _ensure_built(self) -> None:
+        """The pieces below may be called on their own (tests, notebooks), before any ``call``."""
+        if not self.built:
+            self.build((None, None))
+
+    def n_frames(self, n_samples: int) -> int:
+        return 1 + n_samples // self.hop_length
+
+    # ------------------------------------------------------------ the pieces, usable on their own
+
+    def frames(self, waves):
+        """Centred, zero-padded frames ``[B, T, n_fft]`` (T = 1 + N // hop), as ``librosa.stft``."""
+        n_samples = waves.shape[-1]
+        if n_samples is None:
+            raise ValueError("LogMel needs a fixed crop length (the model input has no length)")
+        half = self.n_fft // 2
+        padded = ops.pad(waves, [[0, 0], [half, half]])
+        n_frames = self.n_frames(n_samples)
+        if self.n_fft % self.hop_length == 0:
+            # Cheap framing: cut into hop-sized chunks and concatenate neighbours.
+            ratio = self.n_fft // self.hop_length
+            n_chunks = n_frames + ratio - 1
+            chunks = ops.reshape(padded[:, : n_chunks * self.hop_length], (-1, n_chunks, self.hop_length))
+            if ratio == 1:
+                return chunks
+            return ops.concatenate([chunks[:, i: i + n_frames, :] for i in range(ratio)], axis=-1)
+        index = (np.arange(n_frames)[:, None] * self.hop_length + np.arange(self.n_fft)[None, :])
+        return ops.take(padded, index.astype("int32"), axis=1)
+
+    def power_spectrogram(self, waves):
+        """|STFT|^2 ``[B, T, n_fft // 2 + 1]`` with a periodic Hann window."""
+        self._ensure_built()
+        frames = self.frames(ops.cast(waves, "float32")) * self.window
+        real, imag = ops.rfft(frames)
+        return real * real + imag * imag
+
+    def mel_power(self, power, training: bool = False):
+        """Project the power spectrum onto the mel bands (pitch-shifting per example when training)."""
+        self._ensure_built()
+        if training and self.pitch_semitones > 0 and self.pitch_prob > 0:
+            semitones = self.random_semitones(ops.shape(power)[0])
+            return ops.einsum("btf,bfm->btm", power, self.shifted_filterbanks(semitones))
+        return ops.matmul(power, self.filterbank)
+
+    def log_scale(self, mel):
+        db = 10.0 * ops.log(ops.maximum(mel, self.amin)) / math.log(10.0)
+        if not self.standardize:
+            return db
+        mean = ops.mean(db, axis=(1, 2), keepdims=True)
+        std = ops.std(db, axis=(1, 2), keepdims=True)
+        return (db - mean) / (std + 1e-5)
+
+    def random_semitones(self, batch):
+        """Per example: 0 with probability 1 - pitch_prob, else a whole number in [-n, n]."""
+        k = keras.random.randint((batch,), -self.pitch_semitones, self.pitch_semitones + 1,
+                                 seed=self.seed_generator)
+        keep = keras.random.uniform((batch,), seed=self.seed_generator) < self.pitch_prob
+        return ops.where(keep, k, ops.zeros_like(k))
+
+    def shifted_filterbanks(self, semitones):
+        """One filterbank per example ``[B, F, n_mels]``, read at bin ``g * 2**(k/12)``.
+
+        Energy at bin g then lands in the band of frequency ``g * 2**(k/12)``: every partial
+        moves by the ratio while the frames, and so the tempo, stay where they were.
+        """
+        self._ensure_built()
+        ratio = ops.power(2.0, ops.cast(semitones, "float32") / 12.0)
+        bins = ops.arange(self.n_bins, dtype="float32")
+        pos = ops.expand_dims(ratio, 1) * ops.expand_dims(bins, 0)  # [B, F] fractional bins
+        low = ops.floor(pos)
+        frac = ops.expand_dims(pos - low, -1)
+        last = self.n_bins - 1
+        low_i = ops.cast(ops.minimum(low, last), "int32")
+        high_i = ops.cast(ops.minimum(low + 1, last), "int32")
+        bank = (1.0 - frac) * ops.take(self.filterbank, low_i, axis=0) + frac * ops.take(
+            self.filterbank, high_i, axis=0)
+        inside = ops.cast(ops.expand_dims(pos <= last, -1), "float32")
+        return bank * inside
+
+    def call(self, waves, training: bool = False):
+        power = self.power_spectrogram(waves)
+        return self.log_scale(self.mel_power(power, training=bool(training)))
+
+    def compute_output_shape(self, input_shape: tuple) -> tuple:
+        n = input_shape[-1]
+        return (input_shape[0], None if n is None else self.n_frames(n), self.n_mels)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
+                      n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax, amin=self.amin,
+                      standardize=self.standardize, pitch_semitones=self.pitch_semitones,
+                      pitch_prob=self.pitch_prob, seed=self.seed)
+        return config
+
+
+# ---------------------------------------------------------------- crops (numpy, shared with predict)
+
+def pad_to(wave: np.ndarray, n_samples: int) -> np.ndarray:
+    """A track shorter than a crop is zero-padded at the end (the same in training and predict)."""
+    if wave.shape[-1] >= n_samples:
+        return wave
+    out = np.zeros(wave.shape[:-1] + (n_samples,), dtype=wave.dtype)
+    out[..., : wave.shape[-1]] = wave
+    return out
+
+
+def song_crop_starts(n_samples: int, crop_samples: int, n_crops: int | None = None) -> np.ndarray:
+    """Start samples of evenly spaced crops covering the whole track, first at 0, last at the end.
+
+    ``n_crops`` defaults to ceil(duration / crop), so every sample is seen at least once.
+    """
+    if n_samples <= crop_samples:
+        return np.zeros(1 if n_crops is None else max(1, n_crops), dtype=np.int64)
+    if n_crops is None:
+        n_crops = math.ceil(n_samples / crop_samples)
+    n_crops = max(1, int(n_crops))
+    if n_crops == 1:
+        return np.array([(n_samples - crop_samples) // 2], dtype=np.int64)
+    return np.round(np.linspace(0, n_samples - crop_samples, n_crops)).astype(np.int64)
+
+
+def song_crops(wave: np.ndarray, crop_samples: int, n_crops: int | None = None) -> np.ndarray:
+    """``[n, crop_samples]`` float32 crops of one track (see :func:`song_crop_starts`)."""
+    wave = np.asarray(wave)
+    if wave.ndim != 1:
+        raise ValueError(f"expected a mono waveform (1-D), got shape {wave.shape}")
+    if wave.dtype == np.int16:
+        wave = wave.astype(np.float32) / 32768.0
+    wave = pad_to(wave.astype(np.float32, copy=False), crop_samples)
+    starts = song_crop_starts(wave.shape[0], crop_samples, n_crops)
+    return np.stack([wave[s: s + crop_samples] for s in starts]).astype(np.float32, copy=False)

@@ -1,0 +1,129 @@
+"""Genre predictions for audio files with a trained run.
+
+Every file is decoded with the toolkit's own ffmpeg (:mod:`collectors.ffmpeg`) at the
+model's sample rate, so an MP3, an Ogg or a WAV is heard exactly as the training audio
+was; the song's probabilities are the mean over evenly spaced crops covering it all.
+A file that is missing or cannot be decoded is reported on one line and skipped; the
+others are still predicted, and the exit status says that something failed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from manifests.cliutil import UserError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class FilePrediction:
+    file: str
+    duration_s: float
+    n_crops: int
+    probabilities: dict[str, float]
+    predicted: list[str]
+    top: list[tuple[str, float]] = field(default_factory=list)
+
+    def as_json(self) -> dict[str, Any]:
+        return {"file": self.file, "duration_s": round(self.duration_s, 3), "n_crops": self.n_crops,
+                "predicted": self.predicted,
+                "top": [{"genre": g, "probability": round(p, 4)} for g, p in self.top],
+                "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()}}
+
+
+def newest_run(runs_dir: Path) -> Path:
+    """The most recently trained complete run (a folder holding model.keras) under ``runs_dir``."""
+    candidates = [p.parent for p in runs_dir.glob("*/model.keras") if (p.parent / "config.json").is_file()]
+    if not candidates:
+        raise UserError(f"{runs_dir}: no trained run found (no <run>/model.keras); train one with "
+                        "`python -m training train` or pass --run RUN_DIR")
+    return max(candidates, key=lambda p: ((p / "model.keras").stat().st_mtime, p.name))
+
+
+def predict_file(bundle: Any, path: Path, top_k: int, sample_rate: int) -> FilePrediction:
+    """Decode one file and average the model over crops covering it; raises UserError on bad input."""
+    from collectors.ffmpeg import FFmpegError, decode_audio
+
+    if not path.exists():
+        raise UserError(f"{path}: no such file")
+    if path.is_dir():
+        raise UserError(f"{path}: is a folder, not an audio file")
+    try:
+        wave = decode_audio(path, sample_rate)
+    except FFmpegError as exc:
+        message = str(exc)
+        raise UserError(message if message.startswith(str(path)) else f"{path}: {message}") from None
+    crops = np.asarray(bundle.song_crops(wave), dtype=np.float32)
+    probs = np.asarray(bundle.predict_crops(crops), dtype=np.float64).mean(axis=0)
+    labels = list(bundle.labels)
+    order = np.argsort(-probs, kind="stable")
+    top = [(labels[j], float(probs[j])) for j in order[:max(1, top_k)]]
+    if bundle.task == "multi":
+        predicted = [labels[j] for j in order if probs[j] >= float(bundle.threshold)]
+    else:
+        predicted = [labels[int(order[0])]]
+    return FilePrediction(file=str(path), duration_s=wave.size / sample_rate, n_crops=int(crops.shape[0]),
+                          probabilities={g: float(p) for g, p in zip(labels, probs, strict=True)},
+                          predicted=predicted, top=top)
+
+
+def format_table(result: FilePrediction, task: str, threshold: float, bar_width: int = 24) -> str:
+    """A readable block per file: rank, genre, probability and a bar."""
+    lines = [f"{result.file}  ({result.duration_s:.1f} s, {result.n_crops} crops)"]
+    width = max(len(g) for g, _ in result.top)
+    for rank, (genre, prob) in enumerate(result.top, start=1):
+        mark = ""
+        if task == "multi":
+            mark = "  *" if prob >= threshold else ""
+        bar = "█" * int(round(prob * bar_width))
+        lines.append(f"  {rank:>2}. {genre:<{width}}  {prob:6.1%}  {bar}{mark}")
+    if task == "multi":
+        shown = ", ".join(result.predicted) or "none"
+        lines.append(f"  predicted (probability ≥ {threshold:g}, marked *): {shown}")
+    return "\n".join(lines)
+
+
+def run_predict(files: Sequence[str], run_dir: Path, top_k: int = 3, as_json: bool = False,
+                out: Any = None, err: Any = None) -> int:
+    """Predict every file; print a table (or JSON); 0 when all worked, 2 when any file failed."""
+    import sys
+
+    from .bundle import load_bundle
+    from .evaluate import bundle_sample_rate
+
+    out = out or sys.stdout
+    err = err or sys.stderr
+    bundle = load_bundle(run_dir)
+    rate = bundle_sample_rate(bundle)
+    threshold = float(bundle.threshold)
+    results: list[FilePrediction] = []
+    errors: list[dict[str, str]] = []
+    if not as_json:
+        kind = "single-label" if bundle.task == "single" else f"multi-label, threshold {threshold:g}"
+        print(f"run: {run_dir} ({kind}, {len(bundle.labels)} genres)\n", file=out, flush=True)
+    for name in files:
+        path = Path(name)
+        try:
+            result = predict_file(bundle, path, top_k, rate)
+        except UserError as exc:
+            errors.append({"file": str(path), "error": str(exc)})
+            print(f"error: {exc}", file=err, flush=True)
+            continue
+        results.append(result)
+        if not as_json:
+            print(format_table(result, bundle.task, threshold), file=out, flush=True)
+            print(file=out)
+    if as_json:
+        payload = {"run": str(run_dir), "task": bundle.task, "labels": list(bundle.labels),
+                   "threshold": threshold if bundle.task == "multi" else None,
+                   "results": [r.as_json() for r in results], "errors": errors}
+        print(json.dumps(payload, indent=2, ensure_ascii=False), file=out, flush=True)
+    return 2 if errors else 0

@@ -6,7 +6,8 @@ SHELL := bash
 .DELETE_ON_ERROR:
 MAKEFLAGS += --warn-undefined-variables --no-builtin-rules
 
-PYTHON ?= python3.11
+# The first Python >= 3.11 found (checked when the environment is built); override with PYTHON=...
+PYTHON ?= $(shell for p in python3.11 python3.12 python3.13 python3; do command -v $$p >/dev/null 2>&1 && echo $$p && break; done)
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DATA ?= data
@@ -18,12 +19,14 @@ LABELS_ARGS ?=
 DOWNLOAD_ARGS ?=
 COOKIES ?=
 TRAIN_ARGS ?=
-RUN ?= cnn
+RUN ?=
 FILES ?=
 STAMP := $(VENV)/.installed
+# TensorFlow's C++ start-up chatter (no GPU found, CPU instructions) hides the useful output.
+export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: help venv test test-slow lint validate collect spotify-login labels download doctor split manifest \
-	audit train report predict demo bench clean-demo
+	audit train report predict demo bench bench-spotify bench-audio bench-train clean-demo
 
 help: ## List the targets (this text)
 	@echo "Genre dataset toolkit. First time: 'make demo', then 'make test'."
@@ -33,12 +36,14 @@ help: ## List the targets (this text)
 
 # The virtual environment is (re)built whenever pyproject.toml is newer than it.
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: $(PYTHON) not found; install Python >= 3.11 or run 'make PYTHON=python3.12 ...'" >&2; exit 1; }
+	@test -n "$(PYTHON)" && command -v $(PYTHON) >/dev/null 2>&1 || { echo "error: no python3 found; install Python >= 3.11 or run 'make PYTHON=/path/to/python3.11 ...'" >&2; exit 1; }
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "error: Python >= 3.11 is required, $(PYTHON) is " + sys.version.split()[0])'
 	@echo "Setting up $(VENV) from pyproject.toml (first time takes a few minutes)..."
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --upgrade pip
-	@$(PY) -m pip install --quiet -e '.[dev]'
+	@# compat: the checkout goes on sys.path, so a data folder's manifests/ directory in the current
+	@# folder can never shadow the manifests package (the default editable hook loses to it).
+	@$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
 	@touch $@
 
 venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml
@@ -83,3 +88,50 @@ manifest: $(STAMP) ## Join tracks, labels, audio and splits into DATA/manifests/
 
 audit: split manifest ## 4. Validate everything and write DATA/reports/audit/report.md (plots, flagged.csv)
 	$(PY) -m labeling audit --data $(DATA)
+
+train: $(STAMP) ## 5. Train the CNN (RUN=name, TRAIN_ARGS="--preset cpu"), evaluate it next to the MFCC baseline
+	run=$$($(PY) -m training train --data $(DATA) $(if $(RUN),--run "$(RUN)") $(TRAIN_ARGS)) && \
+	$(PY) -m training evaluate "$$run" --data $(DATA) && \
+	echo "Report: $$run/report.md"
+
+report: $(STAMP) ## Redraw report.md and the plots of RUN=name from its saved metrics
+	@test -n "$(RUN)" || { echo 'error: set RUN=name (a folder under $(DATA)/runs)' >&2; exit 2; }
+	$(PY) -m training report "$(RUN)" --data $(DATA)
+
+predict: $(STAMP) ## Top genres of FILES="a.mp3 b.wav" with the newest run (or RUN=name)
+	@test -n "$(FILES)" || { echo 'error: set FILES="song.mp3 other.wav"' >&2; exit 2; }
+	$(PY) -m training predict $(FILES) --data $(DATA) $(if $(RUN),--run "$(RUN)")
+
+# ---------------------------------------------------------------- the offline demo
+
+demo: $(STAMP) ## Whole pipeline offline on the synthetic corpus (DEMO_DATA=data/demo): about 5 minutes on 2 cores
+	@echo "== 1/6 synthetic corpus: 9 genres, 90 artists, 360 tracks of procedural music"
+	$(PY) -m collectors corpus --data $(DEMO_DATA)
+	@echo "== 2/6 labels: map genre claims through the taxonomy and resolve them"
+	$(PY) -m labeling resolve --data $(DEMO_DATA)
+	@echo "== 3/6 splits (artist-disjoint) and the training manifest"
+	$(PY) -m labeling split --data $(DEMO_DATA)
+	$(PY) -m labeling build --data $(DEMO_DATA)
+	@echo "== 4/6 audit"
+	$(PY) -m labeling audit --data $(DEMO_DATA)
+	@echo "== 5/6 train the CNN (rerun 'make demo' after an interruption: it continues)"
+	run=$$($(PY) -m training train --data $(DEMO_DATA) --preset cpu --run demo) && \
+	echo "== 6/6 evaluate on the test split next to the MFCC baseline" && \
+	$(PY) -m training evaluate "$$run" --data $(DEMO_DATA) --expect-accuracy 0.85 --expect-margin 10 && \
+	echo && echo "Demo done. Audit: $(DEMO_DATA)/reports/audit/report.md  Model report: $$run/report.md"
+
+clean-demo: ## Delete the demo data folder (DEMO_DATA)
+	rm -rf -- "$(DEMO_DATA)"
+
+# ---------------------------------------------------------------- benchmarks
+
+bench: bench-spotify bench-audio bench-train ## All benchmarks: tables on screen, JSON in DATA/bench/
+
+bench-spotify: $(STAMP) ## Spotify requests per 1,000 playlist tracks vs the floor (local fake server)
+	$(PY) -m collectors.spotify.bench --data $(DATA)
+
+bench-audio: $(STAMP) ## Conversion throughput vs plain ffmpeg, and speed-up with workers
+	$(PY) -m collectors.audio.bench --data $(DATA)
+
+bench-train: $(STAMP) ## Training input pipeline vs naive librosa per crop, steps/s, memory per hour of audio
+	$(PY) -m training.bench --data $(DATA)

@@ -11,6 +11,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "collectors.spotify.cmd",
     "collectors.sources.cmd",
     "collectors.audio.cmd",
+    "collectors.synthetic.cmd",
 )
 
 

@@ -194,22 +194,22 @@ def read_crop(cache: AudioCache, track_id: str, start: int, read_len: int, crop_
               out: np.ndarray | None = None) -> np.ndarray:
     """``read_len`` samples from ``start`` (zero-padded past the end), resampled to ``crop_samples``.
 
-    Written into ``out`` (a row of the batch) when given, to save a copy.
+    Written into ``out`` (a row of the batch) when given, to save a copy.  A stretched crop is
+    interpolated straight from the int16 cache, with the sample after it as the last neighbour.
     """
     offset, length, _ = cache.entries[track_id]
-    stop = min(start + read_len, length)
-    if read_len != crop_samples:
-        segment = np.zeros(read_len, dtype=np.float32)
-        if stop > start:
-            segment[: stop - start] = cache.samples[offset + start: offset + stop]
-        result = resample_to(segment, crop_samples)
-        result *= 1.0 / 32768.0
-        if out is None:
-            return result
-        out[:] = result
-        return out
     if out is None:
         out = np.empty(crop_samples, dtype=np.float32)
+    if read_len != crop_samples:
+        wanted = read_len + 1  # the crop and the sample that follows it
+        stop = min(start + wanted, length)
+        segment = cache.samples[offset + start: offset + stop]
+        if stop - start < wanted:  # runs past the track's end: pad with silence
+            padded = np.zeros(wanted, dtype=cache.samples.dtype)
+            padded[: max(stop - start, 0)] = segment
+            segment = padded
+        return resample_to(segment, crop_samples, n_in=read_len, scale=1.0 / 32768.0, out=out)
+    stop = min(start + read_len, length)
     n = max(stop - start, 0)
     out[:n] = cache.samples[offset + start: offset + stop]
     out[:n] *= 1.0 / 32768.0

@@ -148,6 +148,20 @@ def test_time_stretch_changes_speed_by_the_rate(corpus) -> None:
     np.testing.assert_array_equal(read_crop(cache, track, 10, SR, SR), cache.wave(track)[10: 10 + SR])
 
 
+@pytest.mark.parametrize("read_len", [int(SR * 1.04), int(SR * 0.96)])
+def test_stretched_crop_from_the_cache_is_linear_interpolation_of_the_track(corpus, read_len) -> None:
+    """The fast int16 path equals np.interp on the decoded track, also where the crop runs past its end."""
+    _, _, cache = corpus
+    track = cache.track_ids[1]
+    wave = cache.wave(track)
+    padded = np.concatenate([wave, np.zeros(read_len + 1, np.float32)])
+    for start in (0, 1234, wave.size - read_len // 2):  # inside, inside, half past the end
+        expected = np.interp(np.arange(SR) * (read_len / SR), np.arange(padded.size - start), padded[start:])
+        got = read_crop(cache, track, start, read_len, SR)
+        assert got.dtype == np.float32 and got.shape == (SR,)
+        np.testing.assert_allclose(got, expected, atol=2e-6)
+
+
 def test_noise_is_added_to_the_waveform_before_the_log() -> None:
     pytest.importorskip("keras")
     from training.features import LogMel
@@ -181,5 +195,6 @@ def test_mixup_mixes_crops_and_targets_alike() -> None:
     lam = my.max(axis=1)
     partner_value = (mx[:, 0] - lam * x[:, 0]) / np.maximum(1 - lam, 1e-6)
     assert np.all(np.isclose(partner_value[:, None], x[:, 0][None], atol=1e-4).any(axis=1) | (lam > 0.999))
+    np.testing.assert_allclose(mx, mx[:, :1].repeat(8, axis=1), rtol=1e-6)  # every sample mixed alike
     same = mixup(x, y, None, 0.0, rng)
     assert same[0] is x and same[1] is y

@@ -9,8 +9,10 @@ audio per wall-clock second:
 * **per process**: ``ffmpeg -i in -ac 1 -ar 16000 out.wav`` vs our ``convert_task``
   (ffmpeg-python command, checks, sha256) on the same files in the same run, in
   alternating order, best of ``--repeat`` rounds;
-* **workers**: our converter in a process pool of 1..N workers (N = cores by default),
-  speed-up relative to one worker.
+* **workers**: our converter in the download stage's process pool with 1..N workers
+  (N = usable cores by default), each pinned to a core of its own and, for comparison,
+  free to move (see :mod:`collectors.audio.pool` for why pinning wins), best of
+  ``--repeat`` rounds; speed-up relative to one worker of the same placement.
 
 Prints a table and writes JSON.  The goal is >= 0.9x plain ffmpeg per process and
 near-linear speed-up up to the core count.
@@ -27,12 +29,12 @@ import sys
 import tempfile
 import time
 from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from collectors.ffmpeg import ffmpeg_exe
 
 from .convert import ConvertOptions, ConvertTask, convert_task
+from .pool import usable_cores
 
 #: extension -> (encoder, encoder arguments, sample rate, channels)
 CODECS: dict[str, tuple[str, list[str], int, int]] = {
@@ -97,10 +99,10 @@ def _timed(func, files: Sequence[Path], out_dir: Path) -> tuple[float, float]:
     return time.perf_counter() - started, _cpu_s() - cpu
 
 
-def _pool_throughput(workers: int, tasks: list[ConvertTask], audio_s: float) -> float:
-    from .pipeline import pool_context
+def _pool_throughput(workers: int, tasks: list[ConvertTask], audio_s: float, pin: bool) -> float:
+    from .pool import conversion_pool
 
-    with ProcessPoolExecutor(workers, mp_context=pool_context()) as pool:
+    with conversion_pool(workers, pin) as pool:
         list(pool.map(_warm, range(workers * 2)))  # start and import in every worker before timing
         started = time.perf_counter()
         results = list(pool.map(convert_task, tasks))
@@ -109,6 +111,28 @@ def _pool_throughput(workers: int, tasks: list[ConvertTask], audio_s: float) -> 
     if failed:
         raise RuntimeError(f"conversion failed in the benchmark: {failed[0]}")
     return audio_s / elapsed
+
+
+def _scaling(max_workers: int, tasks: list[ConvertTask], audio_s: float, repeat: int) -> list[dict]:
+    """Throughput of 1..N workers, pinned one per core and free, alternating, best of ``repeat`` rounds."""
+    from .pool import should_pin
+
+    placements = [("one core each", True), ("free", False)] if should_pin(1, True) else [("free", False)]
+    best: dict[tuple[str, int], float] = {}
+    for _ in range(repeat):
+        for workers in range(1, max_workers + 1):
+            for name, pin in placements:
+                rate = _pool_throughput(workers, tasks, audio_s, pin and should_pin(workers, True))
+                best[name, workers] = max(best.get((name, workers), 0.0), rate)
+    rows = []
+    for name, _ in placements:
+        base = best[name, 1]
+        for workers in range(1, max_workers + 1):
+            rate = best[name, workers]
+            rows.append({"workers": workers, "placement": name, "audio_s_per_s": round(rate, 1),
+                         "speedup": round(rate / base, 2), "efficiency": round(rate / base / workers, 2),
+                         "default": should_pin(workers) == (name == "one core each")})
+    return rows
 
 
 def _warm(_: int) -> int:
@@ -152,14 +176,8 @@ def run(files: int, seconds: float, max_workers: int, repeat: int, tasks_per_wor
             tasks.append(ConvertTask(f"b{index}", str(src), str(root / "ours" / f"pool{index}.wav"),
                                      ConvertOptions(), min_seconds=1.0))
         pool_audio_s = seconds * len(tasks)
-        scaling = []
-        for workers in range(1, max_workers + 1):
-            rate = _pool_throughput(workers, tasks, pool_audio_s)
-            scaling.append({"workers": workers, "audio_s_per_s": round(rate, 1)})
-        base = scaling[0]["audio_s_per_s"]
-        for entry in scaling:
-            entry["speedup"] = round(entry["audio_s_per_s"] / base, 2) if base else None
-            entry["efficiency"] = round(entry["speedup"] / entry["workers"], 2) if entry["speedup"] else None
+        scaling = _scaling(max_workers, tasks, pool_audio_s, repeat)
+        defaults = {row["workers"]: row["audio_s_per_s"] for row in scaling if row["default"]}
     return {
         "benchmark": "audio conversion to 16 kHz mono PCM s16le WAV",
         "files": [s.name for s in sources],
@@ -175,6 +193,7 @@ def run(files: int, seconds: float, max_workers: int, repeat: int, tasks_per_wor
             "cpu_ratio_ours_vs_plain": round(our_cpu_rate / plain_cpu_rate, 3),
         },
         "workers": scaling,
+        "default_speedup_vs_one_worker": {str(n): round(rate / defaults[1], 2) for n, rate in defaults.items()},
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": sys.version.split()[0],
                     "ffmpeg": ffmpeg_exe()},
     }
@@ -193,11 +212,14 @@ def table(result: dict) -> str:
         f"{'ratio ours / plain':<28}{per['ratio_ours_vs_plain']:>18.3f}{per['cpu_ratio_ours_vs_plain']:>18.3f}"
         f"   (goal >= {per['goal_ratio']})",
         "",
-        f"{'workers':>8}{'audio s / wall s':>18}{'speed-up':>10}{'efficiency':>12}",
+        f"{'workers':>8}  {'placement':<15}{'audio s / wall s':>18}{'speed-up':>10}{'efficiency':>12}",
     ]
     for entry in result["workers"]:
-        lines.append(f"{entry['workers']:>8}{entry['audio_s_per_s']:>18.1f}{entry['speedup']:>10.2f}"
-                     f"{entry['efficiency']:>12.2f}")
+        lines.append(f"{entry['workers']:>8}  {entry['placement']:<15}{entry['audio_s_per_s']:>18.1f}"
+                     f"{entry['speedup']:>10.2f}{entry['efficiency']:>12.2f}{'  (download default)' * entry['default']}")
+    gains = ", ".join(f"{n} workers {x:.2f}x" for n, x in result["default_speedup_vs_one_worker"].items() if n != "1")
+    if gains:
+        lines.append(f"\nthe download stage's default placement vs one worker: {gains}")
     return "\n".join(lines)
 
 
@@ -207,11 +229,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m collectors.audio.bench", description=__doc__.split("\n")[0])
     parser.add_argument("--files", type=int, default=5, help="number of generated files (default 5, one per codec)")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each file in seconds (default 60)")
-    parser.add_argument("--max-workers", type=int, default=os.cpu_count() or 1,
+    parser.add_argument("--max-workers", type=int, default=len(usable_cores()),
                         help="largest worker count to measure (default: the core count)")
     parser.add_argument("--repeat", type=int, default=3, help="rounds of the per-process comparison (default 3)")
-    parser.add_argument("--tasks-per-worker", type=int, default=4,
-                        help="conversions per worker in the scaling test (default 4)")
+    parser.add_argument("--tasks-per-worker", type=int, default=8,
+                        help="conversions per worker in the scaling test (default 8)")
     parser.add_argument("--data", default=None, metavar="DIR", help="data folder (default: $GENRE_DATA_DIR or ./data)")
     parser.add_argument("--out", default=None, help="JSON output (default: DATA/bench/audio.json)")
     args = parser.parse_args(argv)

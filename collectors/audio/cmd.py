@@ -8,6 +8,8 @@ from pathlib import Path
 
 from manifests.cliutil import UserError, add_common_arguments, number
 
+from .pool import usable_cores
+
 ENV_COOKIES = "GENRE_YOUTUBE_COOKIES"
 
 
@@ -29,7 +31,7 @@ def _cookies_arg(args: argparse.Namespace) -> Path | None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    cores = os.cpu_count() or 1
+    cores = len(usable_cores())
     p = subparsers.add_parser(
         "download", help="find each track on YouTube, download its audio, convert to 16 kHz mono WAV",
         description="Match every track of the tracks table to a YouTube video (YouTube Music first), download "
@@ -38,6 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_common_arguments(p)
     p.add_argument("--workers", type=number(int, 1), default=cores,
                    help=f"conversion processes (default: cores = {cores})")
+    p.add_argument("--no-pin-workers", dest="pin_workers", action="store_const", const=False, default=None,
+                   help="let conversion workers move between cores (default: one core each when 2 <= "
+                        "workers <= cores; unpin if other heavy work shares the machine)")
     p.add_argument("--download-workers", type=number(int, 1), default=1,
                    help="parallel YouTube downloads, all sharing one request pace (default 1)")
     p.add_argument("--sleep", type=_sleep_range, default=(5.0, 10.0), metavar="MIN,MAX",
@@ -99,7 +104,7 @@ def _download(args: argparse.Namespace) -> int:
     try:
         score = ScoreConfig(threshold=args.threshold, duration_tolerance_s=args.duration_tolerance)
         settings = DownloadSettings(
-            workers=args.workers, download_workers=args.download_workers, sleep=args.sleep,
+            workers=args.workers, pin_workers=args.pin_workers, download_workers=args.download_workers, sleep=args.sleep,
             request_interval_s=args.request_interval, cookies=cookies, max_seconds=args.max_seconds,
             window=args.window, min_seconds=args.min_seconds, limit=args.limit, retries=args.retries,
             attempts=args.retries + 1, retry_failed=args.retry_failed, retry_no_match=args.retry_no_match,

@@ -5,8 +5,8 @@ Work is split where the bottlenecks are:
 * **network** (search + yt-dlp) in ``download_workers`` threads (default 1), all paced by
   one :class:`~collectors.youtube.gate.RequestGate` plus yt-dlp's random sleep before
   each download, so more workers never means more requests per minute;
-* **conversion** (ffmpeg + checks) in a pool of ``workers`` processes, overlapping with
-  the next downloads.
+* **conversion** (ffmpeg + checks) in a pool of ``workers`` processes, each pinned to a
+  core of its own (:mod:`collectors.audio.pool`), overlapping with the next downloads.
 
 Only the main thread touches the downloads table; every finished row is flushed
 at once (atomic rewrite), so a killed run keeps everything it finished.  Audio is
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import itertools
 import logging
-import multiprocessing
 import os
 import shutil
 import tempfile
@@ -49,24 +48,12 @@ from manifests.schema import DOWNLOADS, TRACKS
 from .checks import sha256_file
 from .convert import ConvertOptions, ConvertOutcome, ConvertTask, convert_task
 from .download import DownloadOptions, Fetched, VideoFailed, YtDlpDownloader, private_cookie_copy
+from .pool import conversion_pool, usable_cores
 
 log = logging.getLogger(__name__)
 
 #: Problems that mean "this video will never be available to us": the row is skipped, not failed.
 REFUSALS = frozenset({"age_restricted", "private", "members_only", "live", "unavailable"})
-
-
-def pool_context() -> multiprocessing.context.BaseContext:
-    """Process start method for conversion workers: never plain fork (our threads may hold locks).
-
-    forkserver forks each worker from one clean, single-threaded server that has the
-    converter imported already, so starting workers costs milliseconds, not an import.
-    """
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(["collectors.audio.convert"])
-        return context
-    return multiprocessing.get_context("spawn")
 
 
 def utc_now() -> str:
@@ -77,7 +64,9 @@ def utc_now() -> str:
 class DownloadSettings:
     """Options of one ``download`` run (the CLI maps its flags onto these)."""
 
-    workers: int = max(1, os.cpu_count() or 1)
+    workers: int = field(default_factory=lambda: len(usable_cores()))
+    #: one core per conversion worker; None = automatic (2 <= workers <= cores), see collectors.audio.pool
+    pin_workers: bool | None = None
     download_workers: int = 1
     sleep: tuple[float, float] = (5.0, 10.0)
     request_interval_s: float = 1.0
@@ -460,10 +449,9 @@ class DownloadStage:
             else:
                 finish(job, self._failure_row(job))
 
-        context = pool_context()
         with logging_redirect_tqdm(), \
                 ThreadPoolExecutor(s.download_workers, thread_name_prefix="youtube") as net_pool, \
-                ProcessPoolExecutor(s.workers, mp_context=context) as conv_pool:
+                conversion_pool(s.workers, s.pin_workers) as conv_pool:
             try:
                 while True:
                     while stop is None and len(net_futures) < s.download_workers and \

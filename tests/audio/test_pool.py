@@ -1,0 +1,52 @@
+"""The conversion pool puts each worker, and the ffmpeg it starts, on a core of its own."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+
+import pytest
+
+from collectors.audio.pool import conversion_pool, should_pin, usable_cores
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(usable_cores()) < 2,
+                                reason="needs Linux CPU affinity and at least 2 usable cores")
+
+
+def _placement(_: int) -> tuple[int, frozenset[int], str]:
+    """In a worker: its pid, its CPU mask and the mask a child process (like ffmpeg) inherits."""
+    import time
+
+    time.sleep(0.2)  # keep this worker busy so the next task goes to the other one
+    child = subprocess.run(["grep", "Cpus_allowed_list", "/proc/self/status"], capture_output=True, text=True)
+    return os.getpid(), frozenset(os.sched_getaffinity(0)), child.stdout.split()[-1]
+
+
+def test_two_workers_get_one_distinct_core_each_and_their_children_inherit_it() -> None:
+    with conversion_pool(2) as pool:
+        seen = {pid: (mask, child) for pid, mask, child in pool.map(_placement, range(4))}
+    assert len(seen) == 2
+    masks = [mask for mask, _ in seen.values()]
+    assert all(len(mask) == 1 for mask in masks)
+    assert masks[0] != masks[1]
+    assert set().union(*masks) <= set(usable_cores())
+    for mask, child in seen.values():
+        assert child == str(next(iter(mask)))
+    assert len(os.sched_getaffinity(0)) == len(usable_cores())  # the caller itself is never pinned
+
+
+def test_a_single_worker_and_unpinned_pools_run_free() -> None:
+    cores = set(usable_cores())
+    for workers, pin in ((1, None), (2, False)):
+        with conversion_pool(workers, pin) as pool:
+            masks = {mask for _, mask, _ in pool.map(_placement, range(2))}
+        assert masks == {frozenset(cores)}, (workers, pin)
+
+
+def test_pinning_policy() -> None:
+    n = len(usable_cores())
+    assert not should_pin(1)  # alone, ffmpeg's own threads are best spread over the cores
+    assert should_pin(2) and should_pin(n)
+    assert not should_pin(n + 1)  # more workers than cores: pinning would stack them
+    assert not should_pin(2, pin=False)
+    assert should_pin(1, pin=True) and not should_pin(n + 1, pin=True)

@@ -2,7 +2,7 @@
 
 Why pin: ffmpeg (7 and later) runs demuxer, decoder, filters, encoder and muxer in
 threads of their own that hand every frame to the next. One conversion therefore
-spreads over about 1.6 cores, and when several conversions share the cores their
+spreads over about 1.5 cores, and when several conversions share the cores their
 threads keep waking each other across cores (most of ffmpeg's system time). Pinning
 each worker, and so the ffmpeg it starts (children inherit the CPU mask), to one core
 keeps those hand-offs on one core: less CPU per file, so N pinned workers convert

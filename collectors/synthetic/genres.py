@@ -271,3 +271,44 @@ def _check() -> None:
     for pat in DRUM_PATTERNS.values():
         for steps in pat.values():
             assert len(steps) in (16, 32), steps
+
+
+
+def recipes_markdown() -> str:
+    """The recipes as two Markdown tables (what is played, how it is mixed) for the README.
+
+    Generated from the data above so the documentation cannot drift from the generator;
+    ``tests/synthetic/test_readme.py`` checks that the README holds exactly this text.
+    """
+    def span(lo: float, hi: float) -> str:
+        return f"{lo:g}" if lo == hi else f"{lo:g}-{hi:g}"
+
+    def choices(options: tuple[str, ...], rhythm: str = "") -> str:
+        real = [o for o in options if o != "none"]
+        if not real:
+            return "none"
+        text = ", ".join(real) + (f" ({rhythm})" if rhythm else "")
+        return text + (" or none" if "none" in options else "")
+
+    def level(db: float) -> str:
+        return "0" if db == 0 else f"{db:+g}"
+
+    played = ["| genre | BPM | drums | swing | bass (line) | chords (rhythm) | pad (rhythm) | lead "
+              "| harmony (scales) |",
+              "|---|---|---|---|---|---|---|---|---|"]
+    mixed = ["| genre | levels in dB: drums, bass, chords, pad, lead | energy | tone | reverb | blends with |",
+             "|---|---|---|---|---|---|"]
+    for r in RECIPES:
+        drums = f"{r.drum_feel}: {', '.join(r.drum_patterns)}" if r.drum_patterns else "none"
+        unit = "eighths" if r.swing_unit == 8 else "sixteenths"
+        swing = "none" if r.swing[1] == 0 else f"{span(*r.swing)} of {unit}"
+        played.append(f"| {r.name} | {span(*r.tempo)} | {drums} | {swing} "
+                      f"| {', '.join(r.bass)} ({', '.join(r.bass_lines)}) "
+                      f"| {', '.join(r.chords)} ({', '.join(r.comps)}) | {choices(r.pad, r.pad_comp)} "
+                      f"| {choices(r.leads)} | {', '.join(r.harmony)} ({', '.join(r.scales)}) |")
+        levels = [level(r.levels[k]) for k in ("drums", "bass", "chords", "pad", "lead")]
+        if not r.drum_patterns:
+            levels[0] = "-"
+        mixed.append(f"| {r.name} | {', '.join(levels)} | {span(*r.energy)} | {span(*r.tone)} "
+                     f"| {span(*r.reverb)} | {', '.join(r.blend_with)} |")
+    return "\n".join(played) + "\n\n" + "\n".join(mixed) + "\n"

@@ -1,8 +1,9 @@
 """Plan and write the synthetic corpus: WAVs plus the manifests a real collection produces.
 
 ``plan()`` turns (seed, sizes) into track specs; every random choice is keyed by
-(seed, genre, artist, track), so a track's audio does not depend on the corpus size, the
-order of work or the number of workers.  ``write_corpus()`` writes ``tracks``, ``claims``
+(seed, genre, artist, track), so a track's audio does not depend on the order of work or
+the number of workers (it does depend on the sizes: an artist's sound is drawn knowing
+how many tracks the artist has).  ``write_corpus()`` writes ``tracks``, ``claims``
 and ``playlists`` up front (they are known before any audio exists, like a real
 collection before its downloads), then renders the audio in worker processes and records
 each finished file in ``downloads``.  A rerun keeps every file whose SHA-256 and duration

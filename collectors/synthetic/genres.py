@@ -164,7 +164,7 @@ RECIPES: tuple[GenreRecipe, ...] = (
         energy=(0.15, 0.45), tone=(0.1, 0.45), reverb=(0.2, 0.45), blend_with=("jazz", "drum and bass"),
     ),
     GenreRecipe(
-        name="hip hop", summary="85-98 BPM swung boom-bap, jazzy seventh loops, punchy kick and snare",
+        name="hip hop", summary="84-98 BPM swung boom-bap, jazzy seventh loops, punchy kick and snare",
         tempo=(84, 98), drum_feel="backbeat (swung boom-bap)", drum_patterns=("boombap_a", "boombap_b"),
         kits=("electronic", "acoustic"), swing=(0.3, 0.7), swing_unit=16,
         bass=("sub", "electric", "upright"), bass_lines=("syncopated", "root_halves"),

@@ -231,7 +231,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each file in seconds (default 60)")
     parser.add_argument("--max-workers", type=int, default=len(usable_cores()),
                         help="largest worker count to measure (default: the core count)")
-    parser.add_argument("--repeat", type=int, default=3, help="rounds of the per-process comparison (default 3)")
+    parser.add_argument("--repeat", type=int, default=5, help="rounds of each comparison (default 5)")
     parser.add_argument("--tasks-per-worker", type=int, default=8,
                         help="conversions per worker in the scaling test (default 8)")
     parser.add_argument("--data", default=None, metavar="DIR", help="data folder (default: $GENRE_DATA_DIR or ./data)")

@@ -94,10 +94,11 @@ def _level(samples: np.ndarray) -> tuple[float, float]:
     """Sum of squares and peak of int16 samples, in blocks so memory stays flat on long files."""
     total, peak = 0.0, 0
     for start in range(0, samples.size, _BLOCK_FRAMES * 8):
-        block = np.asarray(samples[start:start + _BLOCK_FRAMES * 8], dtype=np.float32)
+        raw = samples[start:start + _BLOCK_FRAMES * 8]
+        block = np.asarray(raw, dtype=np.float32)
         total += float(np.dot(block, block))
-        if block.size:
-            peak = max(peak, int(np.abs(block).max()))
+        if raw.size:  # min and max of the raw block: no temporary array of absolute values
+            peak = max(peak, -int(raw.min()), int(raw.max()))
     return total, peak
 
 

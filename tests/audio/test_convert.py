@@ -122,6 +122,9 @@ def test_facts_are_exact(tmp_path) -> None:
     import hashlib
 
     assert facts.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
+    negative = tmp_path / "negative.wav"  # the peak is the largest magnitude, also below zero
+    sf.write(str(negative), np.concatenate([np.full(8000, 0.25), np.full(8000, -1.0)]), 16000, subtype="PCM_16")
+    assert inspect_wav(negative).peak_dbfs == pytest.approx(0.0, abs=0.01)
 
 
 def test_the_same_input_gives_the_same_bytes(tmp_path, clips) -> None:

@@ -17,6 +17,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="shares of train, validation and test (normalised to sum 1; default 0.7,0.15,0.15)")
     p.add_argument("--seed", type=int, default=None, metavar="N",
                    help="random seed; the same seed and input give the same file (default 42)")
+    p.add_argument("--fresh", action="store_true",
+                   help="split every track anew; by default an existing splits.csv with the same seed is "
+                        "continued: its tracks stay in their split and only new tracks are balanced")
     p.set_defaults(func=_run)
 
 
@@ -28,7 +31,7 @@ def _run(args: argparse.Namespace) -> int:
     layout = Layout.at(args.data)
     ratios = parse_ratios(args.ratios)
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    result = run_split(layout, ratios=ratios, seed=seed)
+    result = run_split(layout, ratios=ratios, seed=seed, fresh=args.fresh)
     if not args.quiet:
         print(result.table_text())
         print()
@@ -36,4 +39,6 @@ def _run(args: argparse.Namespace) -> int:
     print(f"wrote {layout.table_path('splits')}: " + ", ".join(f"{s} {n}" for s, n in counts.items())
           + f" tracks in {len(result.groups)} artist groups (seed {seed}); largest genre deviation "
           f"{result.max_abs_deviation * 100:.1f} points; report {layout.reports / 'splits.md'}")
+    if result.continuity():
+        print(result.continuity() + " (--fresh to split everything anew)")
     return 0

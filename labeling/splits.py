@@ -174,8 +174,14 @@ def build_groups(tracks: Sequence[Mapping]) -> list[Group]:
 
 # ---------------------------------------------------------------- assignment
 
-def assign_groups(groups: Sequence[Group], ratios: Mapping[str, float], seed: int) -> dict[str, str]:
-    """Group name -> split, by greedy iterative stratification (see the module docstring)."""
+def assign_groups(groups: Sequence[Group], ratios: Mapping[str, float], seed: int,
+                  fixed: Mapping[str, str] | None = None) -> dict[str, str]:
+    """Group name -> split, by greedy iterative stratification (see the module docstring).
+
+    ``fixed`` (group name -> split) places those groups first, as they are; the others are then
+    balanced around them.  That is how a rerun keeps the tracks of an earlier split where they were.
+    """
+    fixed = fixed or {}
     splits = [s for s in SPLITS if ratios.get(s, 0.0) > 0]
     totals: dict[str, float] = defaultdict(float)
     for group in groups:
@@ -200,7 +206,20 @@ def assign_groups(groups: Sequence[Group], ratios: Mapping[str, float], seed: in
     dev: dict[str, dict[str, float]] = {s: {g: -ratios[s] for g in totals} for s in splits}
     dev_n = {s: -ratios[s] for s in splits}
     assignment: dict[str, str] = {}
+
+    def place(group: Group, chosen: str) -> None:
+        assignment[group.name] = chosen
+        for genre, weight in group.genres.items():
+            if totals[genre] > 0:
+                dev[chosen][genre] += weight / totals[genre]
+        dev_n[chosen] += group.size / n_tracks
+
+    for group in groups:
+        if group.name in fixed:
+            place(group, fixed[group.name])
     for group in order:
+        if group.name in fixed:
+            continue
         best: tuple[float, float, str] | None = None
         for split in splits:
             d = dev[split]
@@ -215,13 +234,26 @@ def assign_groups(groups: Sequence[Group], ratios: Mapping[str, float], seed: in
             if best is None or candidate < best:
                 best = candidate
         assert best is not None
-        chosen = best[2]
-        assignment[group.name] = chosen
-        for genre, weight in group.genres.items():
-            if totals[genre] > 0:
-                dev[chosen][genre] += weight / totals[genre]
-        dev_n[chosen] += group.size / n_tracks
+        place(group, best[2])
     return assignment
+
+
+def keep_previous(groups: Sequence[Group], previous: Mapping[str, str], ratios: Mapping[str, float]
+                  ) -> dict[str, str]:
+    """Groups with tracks in an earlier split stay there: group name -> split.
+
+    A group whose tracks were all in one split keeps it.  When new tracks link groups that were in
+    different splits (a new featuring credit, a shared recording), the merged group goes where most of
+    its known tracks were (ties: train, validation, test) and the others move.  Splits whose ratio is
+    now 0 keep nothing.
+    """
+    active = [s for s in SPLITS if ratios.get(s, 0.0) > 0]
+    fixed: dict[str, str] = {}
+    for group in groups:
+        known = Counter(previous[t] for t in group.track_ids if previous.get(t) in active)
+        if known:
+            fixed[group.name] = max(active, key=lambda s: (known.get(s, 0), -active.index(s)))
+    return fixed
 
 
 # ---------------------------------------------------------------- balance report
@@ -285,6 +317,24 @@ class SplitResult:
     warnings: list[str] = field(default_factory=list)
     #: reason -> number of tracks not assigned to any split
     skipped: Counter[str] = field(default_factory=Counter)
+    #: tracks that stayed in the split an earlier run gave them (0 for a fresh split)
+    kept: int = 0
+    #: tracks of an earlier run that changed split: (track_id, from, to)
+    moved: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def placed(self) -> int:
+        """Tracks placed by this run (all of them in a fresh split)."""
+        return len(self.rows) - self.kept - len(self.moved)
+
+    def continuity(self) -> str:
+        """One line on what happened to an earlier split (empty for a fresh split)."""
+        if not self.kept and not self.moved:
+            return ""
+        line = f"kept {self.kept} tracks in their earlier split, placed {self.placed} new ones"
+        if self.moved:
+            line += f", moved {len(self.moved)} (see the warnings)"
+        return line
 
     @property
     def counts(self) -> dict[str, int]:
@@ -319,6 +369,8 @@ class SplitResult:
         n_groups = Counter(self.assignment.values())
         for s in SPLITS:
             out.append(f"| {s} | {counts[s]} | {n_groups.get(s, 0)} | {_pct(self.ratios.get(s, 0.0))} |")
+        if self.continuity():
+            out += ["", f"Earlier split kept: {self.continuity()}. `--fresh` splits everything anew."]
         if self.skipped:
             out += ["", "Not assigned: " + ", ".join(f"{n} {reason}" for reason, n in sorted(self.skipped.items()))
                     + "."]
@@ -352,11 +404,13 @@ def _md(text: str) -> str:
 
 
 def make_splits(tracks: Sequence[Mapping], labels: Sequence[Mapping], *, ratios: Mapping[str, float],
-                seed: int, dropped: Iterable[str] = (), audio_hashes: Mapping[str, str] | None = None
-                ) -> SplitResult:
+                seed: int, dropped: Iterable[str] = (), audio_hashes: Mapping[str, str] | None = None,
+                previous: Mapping[str, str] | None = None) -> SplitResult:
     """Pure core of the step: which tracks are split, their groups, the assignment and its balance.
 
     ``audio_hashes`` (track_id -> sha256 of downloaded audio) links tracks whose audio is identical.
+    ``previous`` (track_id -> split of an earlier run) keeps those tracks where they were
+    (:func:`keep_previous`); only new tracks are balanced.
     """
     ratios = dict(ratios)
     hashes = audio_hashes or {}
@@ -390,8 +444,11 @@ def make_splits(tracks: Sequence[Mapping], labels: Sequence[Mapping], *, ratios:
         warnings.append(f"{unlabelled} tracks have no labels row yet; run the labels step to include them")
 
     groups = build_groups(usable)
-    assignment = assign_groups(groups, ratios, seed)
+    previous = previous or {}
+    assignment = assign_groups(groups, ratios, seed, keep_previous(groups, previous, ratios))
     split_of = {tid: assignment[g.name] for g in groups for tid in g.track_ids}
+    moved = sorted((tid, previous[tid], split) for tid, split in split_of.items()
+                   if tid in previous and previous[tid] != split)
     rows = [{"track_id": tid, "split": split_of[tid], "group": g.name, "seed": seed}
             for g in groups for tid in g.track_ids]
 
@@ -413,17 +470,29 @@ def make_splits(tracks: Sequence[Mapping], labels: Sequence[Mapping], *, ratios:
             if not counts.get(s):
                 warnings.append(f"split {s!r} is empty: {len(groups)} groups were too few or too big "
                                 f"to give it a share of {ratios[s]:.0%}")
+    if moved:
+        warnings.append(f"{len(moved)} tracks changed split since the earlier run, because new tracks linked "
+                        "groups it had put in different splits or their split now has ratio 0 ("
+                        + ", ".join(f"{t} {a} -> {b}" for t, a, b in moved[:5]) + (", ..." if len(moved) > 5 else "")
+                        + "); models trained before saw them in another split")
     for w in warnings:
         log.warning("%s", w)
+    kept = sum(1 for row in rows if previous.get(row["track_id"]) == row["split"])
     result = SplitResult(rows=rows, groups=groups, assignment=assignment, ratios=ratios, seed=seed,
-                         balance=balance(usable, split_of, ratios), warnings=warnings, skipped=skipped)
+                         balance=balance(usable, split_of, ratios), warnings=warnings, skipped=skipped,
+                         kept=kept, moved=moved)
     return result
 
 
 def run_split(layout: Layout, *, ratios: Mapping[str, float] | None = None, seed: int = DEFAULT_SEED,
-              report_path: Path | None = None) -> SplitResult:
+              report_path: Path | None = None, fresh: bool = False) -> SplitResult:
     """Read tracks, labels, downloads (audio hashes, optional) and overrides; write the splits table and
-    the Markdown report atomically."""
+    the Markdown report atomically.
+
+    An existing ``splits.csv`` made with the same seed is continued (its tracks stay where they are,
+    new tracks are balanced around them) unless ``fresh``: test tracks must not drift into train
+    between runs as the collection grows.
+    """
     tracks_path, labels_path = layout.table_path(TRACKS), layout.table_path(LABELS)
     for path, what in ((tracks_path, "tracks (run collect first)"), (labels_path, "labels (run labels first)")):
         if not path.exists():
@@ -434,11 +503,26 @@ def run_split(layout: Layout, *, ratios: Mapping[str, float] | None = None, seed
     hashes = {d["track_id"]: d["sha256"] for d in downloads if d["status"] == "ok" and d.get("sha256")}
     overrides = Overrides.load(layout.overrides)
     dropped = {tid for tid in overrides.by_track if overrides.is_dropped(tid)}
+    previous = {} if fresh else previous_splits(layout, seed)
     result = make_splits(tracks, labels, ratios=ratios or DEFAULT_RATIOS, seed=seed, dropped=dropped,
-                         audio_hashes=hashes)
+                         audio_hashes=hashes, previous=previous)
     if not result.rows:
         raise UserError(f"{labels_path}: no track can be split (status ok or ambiguous, not dropped, "
                         f"with a tracks row); skipped: {dict(result.skipped) or 'none'}")
     write_table(layout.table_path(SPLITS_TABLE), SPLITS_TABLE, result.rows)
     atomic_write_text(report_path or layout.reports / "splits.md", result.markdown())
     return result
+
+
+def previous_splits(layout: Layout, seed: int) -> dict[str, str]:
+    """track_id -> split from the existing splits table when it was made with ``seed``; else empty."""
+    path = layout.table_path(SPLITS_TABLE)
+    rows = read_table(path, SPLITS_TABLE, missing_ok=True)
+    if not rows:
+        return {}
+    seeds = {row["seed"] for row in rows}
+    if seeds != {seed}:
+        log.info("%s was made with seed %s; seed %s draws a fresh split", path,
+                 ", ".join(str(s) for s in sorted(seeds)), seed)
+        return {}
+    return {row["track_id"]: row["split"] for row in rows}

@@ -4,25 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
 from labeling.splits import build_groups, make_splits, run_split
-from manifests import read_table, write_table
+from manifests import read_table
 from manifests.ids import make_track_id
 from manifests.layout import Layout
-from manifests.schema import LABELS, SPLITS_TABLE, TRACKS
+from manifests.schema import SPLITS_TABLE
 
 from .catalogue_factory import make_catalogue
-from .test_splits import assert_no_leakage
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def _write(root: Path, tracks: list[dict], labels: list[dict]) -> Layout:
-    layout = Layout(root)
-    write_table(layout.table_path("tracks"), TRACKS, tracks)
-    write_table(layout.table_path("labels"), LABELS, labels)
-    return layout
+from .test_splits import REPO, _write, assert_no_leakage
 
 
 def _splits(layout: Layout) -> dict[str, str]:

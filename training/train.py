@@ -100,11 +100,20 @@ def use_mixed_precision(setting: str, device: str | None) -> bool:
     return setting == "on" or (setting == "auto" and device is not None)
 
 
-def jit_setting(device: str | None) -> bool | str:
-    """XLA for TensorFlow only on a GPU (on CPU its compile time outweighs its gain); JAX always jits."""
+def jit_setting(device: str | None) -> bool:
+    """Compile the model's steps or not, per backend, as an explicit bool.
+
+    TensorFlow: XLA only on a GPU (on CPU its compile time outweighs its gain).  JAX: always
+    (uncompiled JAX is slow).  torch: eager; ``torch.compile`` recompiles for every new batch
+    shape (the last batch of an evaluation) and gives up after eight.  Never ``"auto"``: set on
+    a model after ``compile`` (a loaded bundle), Keras keeps the string and treats it as true.
+    """
     import keras
 
-    return False if keras.backend.backend() == "tensorflow" and device is None else "auto"
+    backend = keras.backend.backend()
+    if backend == "tensorflow":
+        return device is not None
+    return backend == "jax"
 
 
 # ---------------------------------------------------------------- run folder state

@@ -122,7 +122,7 @@ def _scaling(max_workers: int, tasks: list[ConvertTask], audio_s: float, repeat:
     for _ in range(repeat):
         for workers in range(1, max_workers + 1):
             for name, pin in placements:
-                rate = _pool_throughput(workers, tasks, audio_s, pin and should_pin(workers, True))
+                rate = _pool_throughput(workers, tasks, audio_s, pin)  # the pool refuses to pin beyond the cores
                 best[name, workers] = max(best.get((name, workers), 0.0), rate)
     rows = []
     for name, _ in placements:

@@ -3,7 +3,7 @@
 Why pin: ffmpeg (7 and later) runs demuxer, decoder, filters, encoder and muxer in
 threads of their own that hand every frame to the next. One conversion therefore
 spreads over about 1.5 cores, and when several conversions share the cores their
-threads keep waking each other across cores (most of ffmpeg's system time). Pinning
+threads keep waking each other across cores (close to half of ffmpeg's CPU time is system time). Pinning
 each worker, and so the ffmpeg it starts (children inherit the CPU mask), to one core
 keeps those hand-offs on one core: less CPU per file, so N pinned workers convert
 more than N free ones, and throughput grows almost linearly with workers up to the

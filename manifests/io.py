@@ -259,6 +259,11 @@ def _umask() -> int:
 
 
 def atomic_write_text(path: Path | str, text: str, *, encoding: str = "utf-8") -> None:
+    """Write a text file so that readers see the old content or the new, never a mix."""
+    atomic_write_bytes(path, text.encode(encoding))
+
+
+def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     """Write a file so that readers see the old content or the new, never a mix."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -266,8 +271,8 @@ def atomic_write_text(path: Path | str, text: str, *, encoding: str = "utf-8") -
     try:
         # mkstemp makes 0600 files; keep the old file's mode, else what the umask gives.
         os.chmod(tmp, path.stat().st_mode & 0o777 if path.exists() else 0o666 & ~_umask())
-        with os.fdopen(fd, "w", encoding=encoding, newline="") as handle:
-            handle.write(text)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
+
+from manifests.io import atomic_write_bytes
 
 #: First characters that make a spreadsheet cell a formula (or hide one behind whitespace).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
@@ -43,32 +43,6 @@ def render_spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]])
     for row in rows:
         writer.writerow(["" if v is None else neutralize(v if isinstance(v, str) else str(v)) for v in row])
     return out.getvalue()
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write a file so readers see the old content or the new one, never half of it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600; reports are meant to be shared
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
 
 
 def write_spreadsheet_csv(path: Path | str, header: Sequence[str], rows: Iterable[Sequence[Any]]) -> int:

@@ -12,8 +12,10 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from manifests.io import atomic_write_bytes
+
 from .checks import SEVERITIES, AuditOptions, Finding, Section, run_checks
-from .export import atomic_write_bytes, write_spreadsheet_csv
+from .export import write_spreadsheet_csv
 from .load import AuditInput, load_input
 from .plots import PLOTS
 from .report import render

@@ -10,6 +10,7 @@ import argparse
 import logging
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from .io import ManifestError
 
@@ -18,6 +19,21 @@ log = logging.getLogger(__name__)
 
 class UserError(Exception):
     """A problem the user can fix (bad input, missing file, refused request): one line, exit 2."""
+
+
+def read_user_text(path: Path, fix: str) -> tuple[bytes, str]:
+    """A file the user gave us, as bytes and UTF-8 text (a BOM is dropped).
+
+    ``UserError`` names the file when it cannot be read, or says ``fix`` when it is not UTF-8.
+    """
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})") from None
+    try:
+        return raw, raw.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise UserError(f"{path}: not UTF-8 text; {fix}") from None
 
 
 def number(kind: type[int] | type[float] = float, minimum: float | None = None,

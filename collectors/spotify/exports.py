@@ -33,7 +33,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from manifests.cliutil import UserError
+from manifests.cliutil import UserError, read_user_text
 
 from .entries import (
     TrackEntry,
@@ -137,14 +137,7 @@ def split_artists(cell: str | None, layout: str) -> list[str]:
 def read_export(path: Path | str) -> ExportFile:
     """Read and check a whole export; ``UserError`` names the file and line of the first problem."""
     path = Path(path)
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; export it again or save it as 'CSV UTF-8'") from None
+    raw, text = read_user_text(path, "export it again or save it as 'CSV UTF-8'")
     first_line = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first_line.count) if first_line.strip() else ","
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=True)

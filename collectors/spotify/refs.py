@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from manifests.cliutil import UserError
+from manifests.cliutil import UserError, read_user_text
 
 PLAYLIST_ID = re.compile(r"[0-9A-Za-z]{22}")
 _URI = re.compile(r"spotify:(?:user:[^:\s]+:)?(?P<type>[a-z]+):(?P<id>[^:\s?#]*)\Z")
@@ -153,14 +153,7 @@ _REF_COLUMNS = ("playlist", "playlist_ref", "playlist_url", "url", "uri", "ref",
 
 def read_playlists_file(path: Path) -> list[PlaylistRequest]:
     """A CSV file with columns ``genre`` and ``playlist``; ``#`` lines and blank lines are skipped."""
-    try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise UserError(f"{path}: not UTF-8 text; save it as UTF-8 CSV") from None
+    _, text = read_user_text(path, "save it as UTF-8 CSV")
     lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1)
              if line.strip() and not line.lstrip().startswith("#")]
     if not lines:

@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.io import Row, atomic_write_text, read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from manifests.cliutil import UserError, add_common_arguments, number
+from manifests.cliutil import add_common_arguments, number
+from manifests.errors import UserError
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -71,7 +71,7 @@ def run_check(args: argparse.Namespace) -> int:
 
 
 def run_tree(args: argparse.Namespace) -> int:
-    from manifests.cliutil import UserError
+    from manifests.errors import UserError
 
     from .taxonomy import load_taxonomy
 

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.io import Row, atomic_write_text, read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides, TrackOverride

@@ -33,7 +33,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.ids import artist_title_key, normalize_text
 from manifests.io import Row, atomic_write_text, read_table, write_table
 from manifests.layout import Layout

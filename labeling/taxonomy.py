@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.schema import GENRE_PATTERN
 
 log = logging.getLogger(__name__)

@@ -3,8 +3,13 @@
 This package imports nothing else from the project; every stage imports it.
 """
 
+from .clock import utc_now_text
+from .errors import UserError
+from .frames import read_frame
+from .hashing import sha256_file
 from .io import (
     ManifestError,
+    MissingTable,
     Row,
     TableStore,
     atomic_write_bytes,
@@ -18,6 +23,7 @@ from .layout import Layout
 from .schema import TABLES, Column, Table, table
 
 __all__ = [
-    "TABLES", "Column", "Layout", "ManifestError", "Row", "Table", "TableStore", "atomic_write_bytes",
-    "atomic_write_text", "read_rows", "read_table", "render", "table", "write_table",
+    "TABLES", "Column", "Layout", "ManifestError", "MissingTable", "Row", "Table", "TableStore", "UserError",
+    "atomic_write_bytes", "atomic_write_text", "read_frame", "read_rows", "read_table", "render",
+    "sha256_file", "table", "utc_now_text", "write_table",
 ]

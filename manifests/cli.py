@@ -6,7 +6,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cliutil import UserError, add_common_arguments, dispatch, run_main
+from .cliutil import add_common_arguments, dispatch, run_main
+from .errors import UserError
 from .io import ManifestError, read_table
 from .layout import Layout
 from .schema import TABLES

@@ -1,5 +1,8 @@
-"""What every command line of the toolkit shares: logging set-up and one-line errors.
+"""What every command line of the toolkit shares: one shape for every command.
 
+Every command is ``python -m PACKAGE COMMAND`` (and a console script), takes
+``--data``, ``-v/-q`` and ``--version``, reads ``.env`` at start, and turns a
+user error into one line and exit status 2 (see :mod:`manifests.errors`).
 Nothing here runs at import time; ``run_main`` configures logging only when a
 command actually starts.
 """
@@ -11,14 +14,16 @@ import logging
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
-from .io import ManifestError
+from .config import DEFAULT_DATA_DIR, ENV_DATA_DIR, version
+from .envfile import load_env_file
+from .errors import UserError, run_cli
 
 log = logging.getLogger(__name__)
 
-
-class UserError(Exception):
-    """A problem the user can fix (bad input, missing file, refused request): one line, exit 2."""
+__all__ = ["UserError", "add_common_arguments", "add_deprecated_alias", "build_parser", "dispatch",
+           "number", "read_user_text", "run_main", "setup_logging"]
 
 
 def read_user_text(path: Path, fix: str) -> tuple[bytes, str]:
@@ -68,30 +73,66 @@ def number(kind: type[int] | type[float] = float, minimum: float | None = None,
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """``--data``, ``-v/-q`` and ``--version``: the options every command has, with one meaning."""
     parser.add_argument("--data", default=None, metavar="DIR",
-                        help="data folder (default: $GENRE_DATA_DIR or ./data)")
-    parser.add_argument("-v", "--verbose", action="count", default=0, help="more log output (-vv for debug)")
+                        help=f"data folder (default: ${ENV_DATA_DIR} or ./{DEFAULT_DATA_DIR})")
+    parser.add_argument("-v", "--verbose", action="count", default=0,
+                        help="more log output (-vv: debug, including third-party libraries)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only warnings and errors")
+    add_version_argument(parser)
+
+
+def add_version_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+
+
+def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) -> None:
+    """Accept ``old`` as a hidden alias of the option ``new``, printing one deprecation line when used.
+
+    The alias shares ``new``'s destination and action, so scripts written against the old
+    name keep working while ``--help`` shows only the new one.
+    """
+    target = next((a for a in parser._actions if new in a.option_strings), None)
+    if target is None:
+        raise ValueError(f"{parser.prog}: no option {new} to alias")
+    base: type[argparse.Action] = type(target)
+
+    class DeprecatedAlias(base):  # type: ignore[valid-type,misc]
+        def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                     values: Any, option_string: str | None = None) -> None:
+            print(f"warning: {old} is deprecated and will be removed; use {new}", file=sys.stderr)
+            super().__call__(parser, namespace, values, option_string)
+
+    extra: dict[str, Any] = {}
+    if isinstance(target, argparse._StoreAction):
+        extra = {"type": target.type, "choices": target.choices, "metavar": target.metavar,
+                 "nargs": target.nargs}
+    elif isinstance(target, argparse._StoreConstAction):  # store_true/false included
+        extra = {"const": target.const} if type(target) is argparse._StoreConstAction else {}
+    parser.add_argument(old, action=DeprecatedAlias, dest=target.dest, default=argparse.SUPPRESS,
+                        help=argparse.SUPPRESS, **extra)
+
+
+#: Third-party loggers that stay at WARNING unless -vv asks for everything.
+NOISY_LOGGERS = ("urllib3", "requests_cache", "matplotlib", "numba", "h5py", "absl", "tensorflow", "PIL",
+                 "filelock", "asyncio")
 
 
 def setup_logging(verbose: int = 0, quiet: bool = False) -> None:
     level = logging.WARNING if quiet else logging.DEBUG if verbose > 1 else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s", stream=sys.stderr)
     if verbose < 2:  # third-party chatter stays quiet unless asked
-        for noisy in ("urllib3", "requests_cache", "matplotlib", "numba", "h5py", "absl", "tensorflow"):
+        for noisy in NOISY_LOGGERS:
             logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | None = None) -> int:
-    """Run a CLI entry point, turning expected failures into a one-line error and exit code."""
-    try:
-        return main(argv)
-    except (UserError, ManifestError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("interrupted: finished work was saved; rerun the same command to continue", file=sys.stderr)
-        return 130
+    """Run a CLI entry point: load ``.env``, then turn expected failures into one line and an exit code."""
+    def start(args: Sequence[str] | None) -> int:
+        load_env_file()
+        return main(args)
+
+    return run_cli(start, argv)
 
 
 def build_parser(prog: str, description: str, modules: Sequence[str]) -> argparse.ArgumentParser:
@@ -102,6 +143,7 @@ def build_parser(prog: str, description: str, modules: Sequence[str]) -> argpars
     import importlib
 
     parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_version_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in modules:
         importlib.import_module(name).register(sub)

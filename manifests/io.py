@@ -14,11 +14,14 @@ import csv
 import io
 import os
 import tempfile
-from collections.abc import Iterable, Iterator, Mapping
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 from . import codec
+from .config import FLUSH_EVERY_ROWS, FLUSH_EVERY_SECONDS
+from .errors import UserError
 from .schema import SCHEMA_COLUMN, Column, Table
 
 Row = dict[str, Any]
@@ -27,7 +30,7 @@ Row = dict[str, Any]
 EMPTY: dict[str, type] = {"list": list, "floatmap": dict, "listmap": dict}
 
 
-class ManifestError(ValueError):
+class ManifestError(UserError, ValueError):
     """A manifest that cannot be trusted: the message names file, row, column and problem."""
 
     def __init__(self, path: Path | str, problem: str, *, line: int | None = None,
@@ -39,6 +42,19 @@ class ManifestError(ValueError):
         if column is not None:
             where.append(f"column {column!r}")
         super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class MissingTable(ManifestError):
+    """An input table that does not exist yet: the message names the command that writes it."""
+
+    def __init__(self, path: Path | str, table: Table) -> None:
+        super().__init__(path, f"not found: run {table.command} first" if table.command else "not found")
+        self.table = table
+        # "data/manifests/labels.csv not found: run make labels first" (no colon after the path)
+        self.args = (f"{path} {self.problem}",)
+
+    def __str__(self) -> str:
+        return str(self.args[0])
 
 
 # ---------------------------------------------------------------- cells
@@ -146,8 +162,7 @@ def read_rows(path: Path | str, table: Table, *,
     try:
         handle = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
-        raise ManifestError(path, f"file not found (the {table.name} table is written by "
-                                  f"{table.owner})") from None
+        raise MissingTable(path, table) from None
     with handle:
         reader = csv.reader(handle, strict=True)
         try:
@@ -318,56 +333,87 @@ def write_table(path: Path | str, table: Table, rows: Iterable[Mapping[str, Any]
 
 
 class TableStore:
-    """A manifest kept in memory, keyed by the table key, flushed atomically.
+    """The one resumable table writer: rows kept in memory by key, flushed atomically as they come.
 
-    This is how a stage resumes: it opens the store, skips keys that are already
-    done, ``put``\\ s each finished row and ``flush``\\ es every few rows.  An
-    interrupted run loses at most the rows since the last flush and never
-    corrupts the file.
+    This is how every stage that writes row by row resumes: it opens the store
+    (finished rows are read back, a killed writer's temp files swept), skips keys
+    that are already done, ``put``\\ s each finished row, and ``finish``\\ es
+    (or leaves the ``with`` block). The file is rewritten after ``flush_every``
+    new rows or ``flush_seconds`` seconds, whichever comes first, so an
+    interrupted run loses at most that much work and never corrupts the file.
+    ``after_flush`` runs right after each write (e.g. to save a progress file
+    that must never claim more than the table holds).
     """
 
-    def __init__(self, path: Path | str, table: Table, *, flush_every: int = 25,
-                 known_genres: Iterable[str] | None = None) -> None:
+    def __init__(self, path: Path | str, table: Table, *, flush_every: int = FLUSH_EVERY_ROWS,
+                 flush_seconds: float | None = FLUSH_EVERY_SECONDS,
+                 known_genres: Iterable[str] | None = None,
+                 after_flush: Callable[[], None] | None = None) -> None:
         self.path = Path(path)
         self.table = table
         self.flush_every = max(1, flush_every)
+        self.flush_seconds = flush_seconds
         self.known_genres = frozenset(known_genres) if known_genres is not None else None
-        self.rows: dict[tuple, Row] = {}
+        self.after_flush = after_flush
+        self.rows: dict[tuple[Any, ...], Row] = {}
         remove_stale_temp_files(self.path)
         for row in read_table(self.path, table, known_genres=self.known_genres, missing_ok=True):
             self.rows[self.key_of(row)] = row
         self._dirty = 0
+        self._last_flush = time.monotonic()
 
-    def key_of(self, row: Mapping[str, Any]) -> tuple:
+    def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(row.get(k) for k in self.table.key)
 
-    def __contains__(self, key: tuple | str) -> bool:
+    def __contains__(self, key: object) -> bool:
         return (key if isinstance(key, tuple) else (key,)) in self.rows
 
     def __len__(self) -> int:
         return len(self.rows)
 
-    def get(self, key: tuple | str) -> Row | None:
+    def get(self, key: tuple[Any, ...] | str) -> Row | None:
         return self.rows.get(key if isinstance(key, tuple) else (key,))
 
     def put(self, row: Mapping[str, Any]) -> None:
-        """Insert or replace one row; flushes when enough rows are pending."""
+        """Insert or replace one row; writes the file when enough rows or time are pending."""
         self.rows[self.key_of(row)] = dict(row)
         self._dirty += 1
-        if self._dirty >= self.flush_every:
-            self.flush()
+        self.maybe_flush()
 
-    def remove(self, key: tuple | str) -> None:
+    def remove(self, key: tuple[Any, ...] | str) -> None:
         if self.rows.pop(key if isinstance(key, tuple) else (key,), None) is not None:
             self._dirty += 1
+            self.maybe_flush()
+
+    @property
+    def pending(self) -> int:
+        """Changes not on disk yet."""
+        return self._dirty
+
+    def maybe_flush(self) -> bool:
+        """Write if the row or time budget is spent; True when it wrote."""
+        if not self._dirty:
+            return False
+        overdue = self.flush_seconds is not None and time.monotonic() - self._last_flush >= self.flush_seconds
+        if self._dirty >= self.flush_every or overdue:
+            self.flush()
+            return True
+        return False
 
     def flush(self) -> None:
+        """Write every row now (atomically), then run ``after_flush``."""
         write_table(self.path, self.table, self.rows.values(), known_genres=self.known_genres)
         self._dirty = 0
+        self._last_flush = time.monotonic()
+        if self.after_flush is not None:
+            self.after_flush()
+
+    def finish(self) -> None:
+        """The final write of a stage (also after errors and Ctrl-C: finished rows are kept)."""
+        self.flush()
 
     def __enter__(self) -> TableStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
-        # Flush on errors and Ctrl-C too: finished rows are kept.
-        self.flush()
+        self.finish()

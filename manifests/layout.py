@@ -11,10 +11,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from .config import DEFAULT_DATA_DIR, ENV_DATA_DIR
 from .schema import TABLES, Table
-
-DEFAULT_DATA_DIR = "data"
-ENV_DATA_DIR = "GENRE_DATA_DIR"
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ class Table:
     versioned: bool = True
     #: sort order for deterministic files (defaults to the key)
     sort_by: tuple[str, ...] = field(default=())
+    #: the command a user runs to produce this table (named when it is missing)
+    command: str = ""
 
     @property
     def tag(self) -> str:
@@ -102,7 +104,7 @@ TRACK_ID = _c("track_id", "str", "Our stable track identifier (lower-case, path-
               required=True, pattern=TRACK_ID_PATTERN)
 
 TRACKS = Table(
-    name="tracks", version=1, owner="collectors (spotify, export import, synthetic corpus)",
+    name="tracks", version=1, command="make collect (or make demo for the synthetic corpus)", owner="collectors (spotify, export import, synthetic corpus)",
     doc="One row per recording. The same recording found in several playlists, or under several "
         "Spotify IDs with one ISRC, is one row.",
     key=("track_id",),
@@ -123,7 +125,7 @@ TRACKS = Table(
 )
 
 PLAYLISTS = Table(
-    name="playlists", version=1, owner="collectors (spotify, export import)",
+    name="playlists", version=1, command="make collect", owner="collectors (spotify, export import)",
     doc="One row per (genre, playlist) pair the user asked for: what was fetched and why any failed. "
         "A rerun skips pairs whose status is ok and whose snapshot did not change.",
     key=("genre", "playlist_id"),
@@ -147,7 +149,7 @@ PLAYLISTS = Table(
 )
 
 CLAIMS = Table(
-    name="claims", version=1, owner="collectors (every label source)",
+    name="claims", version=1, command="make labels", owner="collectors (every label source)",
     doc="One row per genre opinion a source holds about a track: the raw evidence before any mapping. "
         "The labeling stage maps raw_genre through the taxonomy and resolves the claims into labels.",
     key=("track_id", "source", "raw_genre", "evidence"),
@@ -165,7 +167,7 @@ CLAIMS = Table(
 )
 
 LABELS = Table(
-    name="labels", version=1, owner="labeling (resolve)",
+    name="labels", version=1, command="make labels", owner="labeling (resolve)",
     doc="One row per track: canonical genres with weights and the sources that support each.",
     key=("track_id",),
     columns=(
@@ -185,7 +187,7 @@ LABELS = Table(
 )
 
 DOWNLOADS = Table(
-    name="downloads", version=1, owner="collectors (youtube match, download, convert)",
+    name="downloads", version=1, command="make download", owner="collectors (youtube match, download, convert)",
     doc="One row per track: the YouTube match, the converted audio file and its checks.",
     key=("track_id",),
     columns=(
@@ -214,7 +216,7 @@ DOWNLOADS = Table(
 )
 
 SPLITS_TABLE = Table(
-    name="splits", version=1, owner="labeling (split)",
+    name="splits", version=1, command="make split", owner="labeling (split)",
     doc="One row per track: its split. No artist and no recording appears in more than one split.",
     key=("track_id",),
     columns=(
@@ -227,7 +229,7 @@ SPLITS_TABLE = Table(
 )
 
 TRAINING = Table(
-    name="training", version=1, owner="labeling (build)",
+    name="training", version=1, command="make manifest", owner="labeling (build)",
     doc="The joined manifest the trainer consumes: one row per usable track with audio, labels and split.",
     key=("track_id",),
     columns=(
@@ -253,7 +255,7 @@ TRAINING = Table(
 OVERRIDE_ACTIONS = ("drop", "set_genres", "add_genre", "remove_genre", "pin_video", "forbid_video")
 
 OVERRIDES = Table(
-    name="overrides", version=1, owner="you (hand-edited; every stage reads it)",
+    name="overrides", version=1, command="nothing: it is yours to write (columns in manifests/README.md)", owner="you (hand-edited; every stage reads it)",
     doc="Manual review decisions that every later stage honours. Edit it in a spreadsheet or editor; "
         "rows apply in file order.",
     key=("track_id", "action", "value"),

@@ -66,14 +66,6 @@ def mfcc_features(wave: np.ndarray, config: MfccConfig = MfccConfig()) -> np.nda
     return np.concatenate(parts).astype(np.float32)
 
 
-def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 class FeatureCache:
     """MFCC vectors on disk, one ``<sha256>.npy`` per audio file, under a folder per feature setting."""
 

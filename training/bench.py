@@ -30,7 +30,9 @@ from typing import Any
 
 import numpy as np
 
-from manifests.cliutil import UserError, add_common_arguments, run_main, setup_logging
+from manifests.cliutil import add_common_arguments, run_main, setup_logging
+from manifests.errors import UserError
+from manifests.hashing import sha256_file
 
 from .config import MODEL_NAMES, PRESETS
 
@@ -54,7 +56,6 @@ def _rss_mb() -> dict[str, float]:
 
 def generate_corpus(root: Path, n_tracks: int, seconds: float, seed: int = 0) -> tuple[Any, list[dict]]:
     """Write ``n_tracks`` WAVs (four kinds of signal) and a training table; returns layout and rows."""
-    import hashlib
 
     import soundfile as sf
 
@@ -86,7 +87,7 @@ def generate_corpus(root: Path, n_tracks: int, seconds: float, seed: int = 0) ->
         rows.append({"track_id": track_id, "title": f"bench {i}", "artists": [f"artist {i}"],
                      "genres": {kind: 1.0}, "top_genre": kind, "split": splits[(i // len(kinds)) % len(splits)],
                      "audio_path": layout.relative(path), "sample_rate": SR,
-                     "audio_duration_s": round(seconds, 3), "sha256": hashlib.sha256(path.read_bytes()).hexdigest()})
+                     "audio_duration_s": round(seconds, 3), "sha256": sha256_file(path)})
     write_table(layout.table_path(TRAINING), TRAINING, rows)
     return layout, rows
 

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 
 from .config import ConfigError, TrainConfig
 

@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.io import atomic_write_text
 from manifests.layout import Layout
 
@@ -106,7 +106,7 @@ class AudioCache:
         return self.samples[offset: offset + length]
 
     def wave(self, track_id: str) -> np.ndarray:
-        """The track as float32 in [-1, 1), as ``collectors.ffmpeg.decode_audio`` returns it."""
+        """The track as float32 in [-1, 1), as ``manifests.audio.ffmpeg.decode_audio`` returns it."""
         return self.int16(track_id).astype(np.float32) / 32768.0
 
     def close(self) -> None:
@@ -148,7 +148,7 @@ def decode_int16(path: Path, sample_rate: int) -> np.ndarray:
     """Mono int16 samples at ``sample_rate``: soundfile for matching WAV/FLAC, ffmpeg for anything else."""
     import soundfile as sf
 
-    from collectors.ffmpeg import FFmpegError, decode_audio
+    from manifests.audio import FFmpegError, decode_audio
 
     try:
         info = sf.info(str(path))

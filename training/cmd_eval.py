@@ -11,7 +11,8 @@ import logging
 from pathlib import Path
 
 from manifests import Layout
-from manifests.cliutil import UserError, add_common_arguments, number
+from manifests.cliutil import add_common_arguments, number
+from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,8 @@ import argparse
 import logging
 from pathlib import Path
 
-from manifests.cliutil import UserError, add_common_arguments
+from manifests.cliutil import add_common_arguments
+from manifests.errors import UserError
 
 from .config import (
     BALANCE,

@@ -28,7 +28,7 @@ from typing import Any
 import keras
 import numpy as np
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.io import read_table
 from manifests.layout import Layout
 from manifests.schema import SPLITS, TRAINING

@@ -34,7 +34,9 @@ from typing import Any
 import numpy as np
 
 from manifests import Layout, atomic_write_text, read_table
-from manifests.cliutil import UserError
+from manifests.clock import utc_now_text
+from manifests.errors import UserError
+from manifests.hashing import sha256_file
 from manifests.ids import normalize_text
 from manifests.schema import TRAINING
 
@@ -203,7 +205,7 @@ def load_wave(layout: Layout, row: dict[str, Any], sample_rate: int) -> np.ndarr
                 return mono / 32768.0
         except RuntimeError as exc:  # soundfile's error for a broken file; ffmpeg gets the final say
             log.debug("soundfile could not read %s (%s); decoding with ffmpeg", path, exc)
-    from collectors.ffmpeg import FFmpegError, decode_audio
+    from manifests.audio import FFmpegError, decode_audio
 
     try:
         return decode_audio(path, sample_rate)
@@ -366,7 +368,7 @@ def resolve_run(run: str | Path, layout: Layout) -> Path:
 def run_baseline(spec: RunSpec, layout: Layout, rows: Sequence[dict[str, Any]], split: str,
                  seed: int = 0) -> tuple[dict[str, Any], str]:
     """Fit the MFCC baseline on the train split and score it on ``split``; (section, predictions CSV)."""
-    from .baseline import BaselineModel, FeatureCache, MfccConfig, features_for, file_sha256
+    from .baseline import BaselineModel, FeatureCache, MfccConfig, features_for
 
     labels, task, threshold, rate = list(spec.labels), spec.task, spec.threshold, spec.sample_rate
     config = MfccConfig(sample_rate=rate)
@@ -383,7 +385,7 @@ def run_baseline(spec: RunSpec, layout: Layout, rows: Sequence[dict[str, Any]], 
             sha = row.get("sha256")
             if not sha:
                 path = layout.resolve(row["audio_path"])
-                sha = file_sha256(path) if path.is_file() else None
+                sha = sha256_file(path) if path.is_file() else None
             out.append((sha, lambda row=row: load_wave(layout, row, rate)))
         return out
 
@@ -436,7 +438,7 @@ def evaluate_run(run_dir: Path, layout: Layout, *, split: str = "test", baseline
         "split": split,
         "labels": labels,
         "threshold": threshold if task == "multi" else None,
-        "evaluated_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "evaluated_at": utc_now_text(),
         "manifest": str(manifest),
         "model": getattr(bundle.config, "model", None),
         "artist_disjoint": True,

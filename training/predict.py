@@ -1,6 +1,6 @@
 """Genre predictions for audio files with a trained run.
 
-Every file is decoded with the toolkit's own ffmpeg (:mod:`collectors.ffmpeg`) at the
+Every file is decoded with the toolkit's own ffmpeg (:mod:`manifests.audio.ffmpeg`) at the
 model's sample rate, so an MP3, an Ogg or a WAV is heard exactly as the training audio
 was; the song's probabilities are the mean over evenly spaced crops covering it all.
 A file that is missing or cannot be decoded is reported on one line and skipped; the
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ def newest_run(runs_dir: Path) -> Path:
 
 def predict_file(bundle: Any, path: Path, top_k: int, sample_rate: int) -> FilePrediction:
     """Decode one file and average the model over crops covering it; raises UserError on bad input."""
-    from collectors.ffmpeg import FFmpegError, decode_audio
+    from manifests.audio import FFmpegError, decode_audio
 
     if not path.exists():
         raise UserError(f"{path}: no such file")

@@ -36,7 +36,8 @@ from typing import Any
 
 import numpy as np
 
-from manifests.cliutil import UserError
+from manifests.clock import utc_now_text
+from manifests.errors import UserError
 from manifests.io import atomic_write_text
 from manifests.layout import Layout
 
@@ -482,7 +483,7 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Any, cache: Any, state: di
         "manifest": str(manifest_path), "backend": keras.backend.backend(), "device": device or "cpu",
         "mixed_precision": mixed, "resumed_from_epoch": resumed_from,
         "seconds_this_session": round(time.perf_counter() - started, 1),
-        "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "finished_at": utc_now_text(),
     }
     _write_json(run_dir / RUN_FILE, summary)
     log.info("run %s: %s after %d epochs; best epoch %s (%s %.4f); validation song accuracy %s",

@@ -31,7 +31,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from collectors.ffmpeg import ffmpeg_exe
+from manifests.audio import ffmpeg_exe
 
 from .convert import ConvertOptions, ConvertTask, convert_task
 from .pool import usable_cores

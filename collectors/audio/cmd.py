@@ -6,7 +6,8 @@ import argparse
 import os
 from pathlib import Path
 
-from manifests.cliutil import UserError, add_common_arguments, number
+from manifests.cliutil import add_common_arguments, number
+from manifests.errors import UserError
 
 from .pool import usable_cores
 

@@ -1,7 +1,7 @@
 """Any audio ffmpeg reads -> 16 kHz mono PCM s16le WAV, built with ffmpeg-python.
 
 The command line is built by ffmpeg-python and run with the binary from
-:func:`collectors.ffmpeg.ffmpeg_exe` (imageio-ffmpeg unless ``GENRE_FFMPEG`` says
+:func:`manifests.audio.ffmpeg.ffmpeg_exe` (imageio-ffmpeg unless ``GENRE_FFMPEG`` says
 otherwise), with a timeout and stderr captured into the error.  Optional trimming
 keeps at most ``max_seconds`` from the start or from the middle of the track
 (input seeking, so the skipped part is not even decoded).  Output is written to the
@@ -19,9 +19,16 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from collectors.ffmpeg import FFmpegError, ffmpeg_exe, probe, stderr_tail
-
-from .checks import AudioFacts, AudioRejected, inspect_wav, verify
+from manifests.audio import (
+    AudioFacts,
+    AudioRejected,
+    FFmpegError,
+    ffmpeg_exe,
+    inspect_wav,
+    probe,
+    stderr_tail,
+    verify,
+)
 
 log = logging.getLogger(__name__)
 

@@ -98,7 +98,7 @@ def _run_first_line(cmd: list[str]) -> tuple[bool, str]:
 
 
 def check_ffmpeg() -> list[Check]:
-    from collectors.ffmpeg import ENV_FFMPEG, FFmpegError, ffmpeg_exe
+    from manifests.audio import ENV_FFMPEG, FFmpegError, ffmpeg_exe
 
     try:
         exe = ffmpeg_exe()

@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, ThreadPoolExecutor, wait
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -41,11 +40,12 @@ from collectors.youtube.match import MatchResult, match_track
 from collectors.youtube.score import ScoreConfig, Scored
 from collectors.youtube.search import Searcher, SearchError, TrackQuery
 from manifests import Layout, Row, TableStore, read_table
-from manifests.cliutil import UserError
+from manifests.clock import utc_now_text
+from manifests.errors import UserError
+from manifests.hashing import sha256_file
 from manifests.overrides import Overrides, TrackOverride
 from manifests.schema import DOWNLOADS, TRACKS
 
-from .checks import sha256_file
 from .convert import ConvertOptions, ConvertOutcome, ConvertTask, convert_task
 from .download import DownloadOptions, Fetched, VideoFailed, YtDlpDownloader, private_cookie_copy
 from .pool import conversion_pool, usable_cores
@@ -54,10 +54,6 @@ log = logging.getLogger(__name__)
 
 #: Problems that mean "this video will never be available to us": the row is skipped, not failed.
 REFUSALS = frozenset({"age_restricted", "private", "members_only", "live", "unavailable"})
-
-
-def utc_now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @dataclass
@@ -285,7 +281,7 @@ class DownloadStage:
 
     def _base_row(self, job: Job, status: str, reason: str | None, retryable: bool) -> Row:
         return {"track_id": job.track.track_id, "status": status, "reason": reason, "retryable": retryable,
-                "attempts": job.attempts, "updated_at": utc_now()}
+                "attempts": job.attempts, "updated_at": utc_now_text()}
 
     def _match_columns(self, job: Job, chosen: Scored | None) -> Row:
         match = job.match
@@ -353,7 +349,7 @@ class DownloadStage:
                         not (previous.get("reason") or "").startswith("dropped"):
                     kept = dict(previous or {"track_id": track_id, "attempts": 0})
                     kept.update(status="skipped", reason=f"dropped in overrides.csv: {override.drop_note}",
-                                retryable=False, updated_at=utc_now())
+                                retryable=False, updated_at=utc_now_text())
                     store.put(kept)
                 summary.counts["dropped"] += 1
                 continue

@@ -3,14 +3,14 @@
 ``StopRun`` and its subclasses mean "stop now, keep what is done": a caller
 catches them around its whole loop, flushes its progress and exits with the
 message.  ``RobotsDisallowed`` concerns one URL only: skip it and go on.  All
-subclass :class:`manifests.cliutil.UserError`, so an uncaught one still ends a
+subclass :class:`manifests.errors.UserError`, so an uncaught one still ends a
 command with a one-line error instead of a traceback.  Messages are redacted:
 API keys and tokens in URLs never reach a log or a terminal.
 """
 
 from __future__ import annotations
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 
 from .redact import redact_text, redact_url
 

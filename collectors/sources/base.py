@@ -12,7 +12,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 
 
 class TrackFailed(Exception):

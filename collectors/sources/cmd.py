@@ -7,7 +7,8 @@ import logging
 import os
 import sys
 
-from manifests.cliutil import UserError, add_common_arguments
+from manifests.cliutil import add_common_arguments
+from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
 from manifests import atomic_write_text
+from manifests.clock import utc_now_text
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Progress:
         if status not in STATUSES:
             raise ValueError(f"unknown status {status!r}")
         entry: dict[str, Any] = {"status": status, "claims": claims,
-                                 "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
+                                 "at": utc_now_text()}
         if fingerprint:
             entry["fingerprint"] = fingerprint
         if note:

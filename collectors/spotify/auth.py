@@ -35,7 +35,8 @@ from spotipy.cache_handler import CacheHandler
 from spotipy.exceptions import SpotifyOauthError
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyPKCE
 
-from manifests.cliutil import UserError
+from manifests.envfile import read_env_file
+from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
 
@@ -63,34 +64,6 @@ def register_secret(value: str | None) -> None:
 
 
 # ---------------------------------------------------------------- credentials
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=value`` lines of a .env file (``export``, quotes and ``#`` comments understood)."""
-    values: dict[str, str] = {}
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        return values
-    except OSError as exc:
-        raise UserError(f"{path}: cannot read it ({exc.strerror or exc})") from None
-    for number, raw in enumerate(text.splitlines(), start=1):
-        line = raw.strip()
-        if not line or line.startswith("#"):
-            continue
-        if line.startswith("export "):
-            line = line[len("export "):].strip()
-        key, sep, value = line.partition("=")
-        key = key.strip()
-        if not sep or not key.replace("_", "").isalnum():
-            raise UserError(f"{path} line {number}: expected KEY=value")
-        value = value.strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        elif " #" in value:
-            value = value.split(" #", 1)[0].rstrip()
-        values[key] = value
-    return values
-
 
 @dataclass(frozen=True)
 class Credentials:

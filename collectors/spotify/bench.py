@@ -21,7 +21,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from manifests.cliutil import UserError, add_common_arguments, run_main, setup_logging
+from manifests.cliutil import add_common_arguments, run_main, setup_logging
+from manifests.errors import UserError
 
 SIZES = (0, 1, 49, 50, 51, 100, 250, 999, 1001, 1500)
 

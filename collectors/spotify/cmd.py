@@ -10,7 +10,8 @@ import logging
 import os
 from pathlib import Path
 
-from manifests.cliutil import UserError, add_common_arguments
+from manifests.cliutil import add_common_arguments
+from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from manifests import Layout, read_table, write_table
+from manifests.clock import utc_now_text
 from manifests.schema import CLAIMS, PLAYLISTS, TRACKS
 
 from .client import SpotifyClient, SpotifyError
@@ -42,10 +43,6 @@ log = logging.getLogger(__name__)
 Row = dict[str, Any]
 CLAIM_SOURCE = "playlist"
 USABLE = ("ok", "partial")
-
-
-def utc_now() -> str:
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
 @dataclass
@@ -143,7 +140,7 @@ def _fetched_values(name: str | None, owner: str | None, snapshot: str | None, n
                     entries: list[TrackEntry], skipped: Counter, status: str, reason: str | None) -> Row:
     return {"name": name, "owner": owner, "snapshot_id": snapshot, "n_items": n_items, "n_tracks": len(entries),
             "skipped": {k: float(v) for k, v in sorted(skipped.items()) if v}, "status": status, "reason": reason,
-            "fetched_at": utc_now()}
+            "fetched_at": utc_now_text()}
 
 
 class Collector:
@@ -227,7 +224,7 @@ class Collector:
                 continue
             store.pairs[key] = _pair_row(req, name=meta.name if meta else None, owner=meta.owner if meta else None,
                                          snapshot_id=meta.snapshot_id if meta else None, status="failed",
-                                         reason=reason, fetched_at=utc_now())
+                                         reason=reason, fetched_at=utc_now_text())
 
     def _not_attempted(self, store: Store, reqs: list[PlaylistRequest], stop: SpotifyError) -> None:
         pending = self._pending(store, reqs)

@@ -33,7 +33,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from manifests.cliutil import UserError, read_user_text
+from manifests.cliutil import read_user_text
+from manifests.errors import UserError
 
 from .entries import (
     TrackEntry,

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from manifests.cliutil import UserError, read_user_text
+from manifests.cliutil import read_user_text
+from manifests.errors import UserError
 
 PLAYLIST_ID = re.compile(r"[0-9A-Za-z]{22}")
 _URI = re.compile(r"spotify:(?:user:[^:\s]+:)?(?P<type>[a-z]+):(?P<id>[^:\s?#]*)\Z")

@@ -6,7 +6,8 @@ import argparse
 import logging
 import os
 
-from manifests.cliutil import UserError, add_common_arguments
+from manifests.cliutil import add_common_arguments
+from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -12,7 +12,6 @@ match its ``downloads`` row and renders only the rest.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import multiprocessing
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from manifests import Layout, TableStore, atomic_write_text, read_table, write_table
+from manifests.hashing import sha256_file
 from manifests.ids import make_track_id, normalize_text
 from manifests.schema import CLAIMS, DOWNLOADS, PLAYLISTS, TRACKS
 
@@ -174,14 +174,6 @@ def playlist_rows(specs: Sequence[TrackSpec], config: CorpusConfig) -> list[dict
 
 
 # ---------------------------------------------------------------- audio files
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
 
 def to_pcm16(audio: np.ndarray) -> bytes:
     return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()

@@ -9,7 +9,6 @@ for review when there is time (unmapped genres, sources that disagree).
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import statistics
@@ -20,6 +19,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from manifests.hashing import sha256_file
 from manifests.ids import artist_title_key, normalize_text, normalize_title
 from manifests.schema import SPLITS
 
@@ -409,14 +409,6 @@ def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
 
 # ---------------------------------------------------------------- audio
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
     """Failed, skipped and missing downloads with their reasons; files that are not where they should be."""
     title = "Missing or failed audio"
@@ -462,7 +454,7 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
         from tqdm import tqdm
 
         for e, path in tqdm(to_hash, desc="hashing audio", unit="file", disable=None):
-            actual = _sha256(path)
+            actual = sha256_file(path)
             if actual != e["sha256"]:
                 mismatched += 1
                 sec.flag(e["track_id"], "audio_hash_mismatch",

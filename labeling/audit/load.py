@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.io import ManifestError, Row, read_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides

@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from collectors.audio.checks import AudioRejected, inspect_wav, verify
 from collectors.audio.convert import (
     ConversionError,
     ConvertOptions,
@@ -17,7 +16,7 @@ from collectors.audio.convert import (
     convert,
     convert_task,
 )
-from collectors.ffmpeg import ffmpeg_exe, probe
+from manifests.audio import AudioRejected, ffmpeg_exe, inspect_wav, probe, verify
 from tests.audio.conftest import CLIP_SPECS
 
 

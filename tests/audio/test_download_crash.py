@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 import soundfile as sf
 
-from collectors.audio.checks import sha256_file
 from collectors.audio.pipeline import DownloadStage
 from manifests import Layout, read_table
+from manifests.hashing import sha256_file
 from manifests.schema import DOWNLOADS
 from tests.audio.helpers import StaticSearcher, fast_settings, song, video_id_for, write_tracks
 

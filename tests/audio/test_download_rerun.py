@@ -66,7 +66,7 @@ def test_verify_redoes_files_whose_hash_changed_and_nothing_else(tmp_path, media
     searcher.searched.clear()
     DownloadStage(layout, fast_settings(workers=1, verify_existing=True), searcher=searcher).run()
     assert searcher.searched == ["trerun00001"]
-    from collectors.audio.checks import sha256_file
+    from manifests.hashing import sha256_file
 
     assert _rows(layout)["trerun00001"]["sha256"] == sha256_file(path)
 

@@ -23,7 +23,7 @@ from labeling.splits import (
     run_split,
 )
 from manifests import read_table, write_table
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.ids import artist_title_key
 from manifests.layout import Layout
 from manifests.schema import DOWNLOADS, LABELS, OVERRIDES, SPLITS_TABLE, TRACKS

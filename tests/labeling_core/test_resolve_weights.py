@@ -17,7 +17,7 @@ from labeling.resolve import (
     single_label,
 )
 from labeling.taxonomy import DEFAULT_TAXONOMY, Taxonomy, load_taxonomy
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.io import write_table
 from manifests.overrides import Overrides
 from manifests.schema import CLAIM_SOURCES, OVERRIDES

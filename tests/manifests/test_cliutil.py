@@ -4,7 +4,8 @@ import argparse
 
 import pytest
 
-from manifests.cliutil import UserError, number, run_main
+from manifests.cliutil import number, run_main
+from manifests.errors import UserError
 
 
 @pytest.mark.parametrize(("parser", "text", "message"), [

@@ -111,7 +111,7 @@ def test_line_numbers_follow_multiline_cells(tmp_path: Path) -> None:
 
 
 def test_missing_file_names_the_stage(tmp_path: Path) -> None:
-    with pytest.raises(ManifestError, match="file not found .*written by labeling"):
+    with pytest.raises(ManifestError, match=r"labels.csv not found: run make labels first$"):
         read_table(tmp_path / "labels.csv", TABLES["labels"])
 
 

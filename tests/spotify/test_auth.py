@@ -23,7 +23,7 @@ from collectors.spotify.auth import (
     user_auth_manager,
 )
 from collectors.spotify.client import make_spotify_session
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 
 
 def _browser(seen: list[str]):

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from collectors.spotify.exports import read_export, split_artists
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

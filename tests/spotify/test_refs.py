@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from collectors.spotify.refs import RefError, parse_inline, parse_playlist_ref, parse_playlists_arg
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 
 PID = "37i9dQZF1DXcBWIGoYBM5M"
 OTHER = "3cEYpjA9oz9GiPac4AsH4n"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from manifests.io import write_table
 from manifests.schema import TRAINING
 from training.cache import build_cache, decode_int16, index_path

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from training.augment import add_noise, mixup, resample_to
 from training.cache import build_cache
 from training.config import AugmentConfig, TrainConfig

@@ -11,7 +11,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from manifests.cliutil import UserError  # noqa: E402
+from manifests.errors import UserError  # noqa: E402
 from training.bundle import load_bundle  # noqa: E402
 from training.cache import build_cache  # noqa: E402
 from training.cli import main  # noqa: E402

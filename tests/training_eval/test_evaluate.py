@@ -12,7 +12,7 @@ import pytest
 import soundfile as sf
 
 from manifests import Layout
-from manifests.cliutil import UserError
+from manifests.errors import UserError
 from training.cli import main
 from training.cmd_eval import _check_expectations
 from training.evaluate import check_split_disjoint, load_wave, score_tracks

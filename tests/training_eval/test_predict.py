@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from collectors.ffmpeg import ffmpeg_exe
+from manifests.audio import ffmpeg_exe
 from training.cli import main
 
 from .corpus import GENRES, RATE, tone

@@ -6,13 +6,14 @@ trust a file without decoding it again, and notice when it changed (sha256).
 
 from __future__ import annotations
 
-import hashlib
 import math
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from ..hashing import sha256_file
 
 #: Below this RMS level (dBFS) a file is silence, not music.
 SILENCE_DBFS = -60.0
@@ -41,14 +42,6 @@ class AudioFacts:
     peak_dbfs: float
     sha256: str
     size: int
-
-
-def sha256_file(path: Path | str, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _dbfs(value: float) -> float:

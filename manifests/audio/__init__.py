@@ -1,0 +1,18 @@
+"""The audio file contract every stage shares: 16 kHz mono PCM16 WAV, decoding, checks.
+
+``ffmpeg`` finds the ffmpeg binary and decodes any input to mono float32 (so
+conversion, training and prediction see the same samples); ``wav`` reads the
+facts of a converted WAV (format, duration, level, sha256) and says why a file
+must not enter the dataset.
+"""
+
+from .ffmpeg import ENV_FFMPEG, FFmpegError, MediaInfo, decode_audio, ffmpeg_exe, probe, stderr_tail
+from .wav import SILENCE_DBFS, AudioFacts, AudioRejected, inspect_wav, verify
+
+#: The sample rate of every WAV in ``audio/`` and of every model's input.
+SAMPLE_RATE = 16000
+
+__all__ = [
+    "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "AudioFacts", "AudioRejected", "FFmpegError", "MediaInfo",
+    "decode_audio", "ffmpeg_exe", "inspect_wav", "probe", "stderr_tail", "verify",
+]

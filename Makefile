@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --quiet --upgrade pip
 	@# compat: the checkout goes on sys.path, so a data folder's manifests/ directory in the current
 	@# folder can never shadow the manifests package (the default editable hook loses to it).
-	@$(PY) -m pip install --quiet -e '.[dev]' --config-settings editable_mode=compat
+	@$(PY) -m pip install --quiet -e '.[train,dev]' --config-settings editable_mode=compat
 	@touch $@
 
 venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml
@@ -54,8 +54,10 @@ test: $(STAMP) ## Run the offline test suite (never touches the internet)
 test-slow: $(STAMP) ## Run the slow tests as well (still offline)
 	$(PY) -m pytest -q -m "not network"
 
-lint: $(STAMP) ## Check style with ruff
+lint: $(STAMP) ## Style (ruff), types (mypy) and the layer contracts between packages (import-linter)
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(VENV)/bin/lint-imports
 
 validate: $(STAMP) ## Validate every manifest in DATA against its schema
 	$(PY) -m manifests validate --data $(DATA)

@@ -130,7 +130,7 @@ clean-demo: ## Delete the demo data folder (DEMO_DATA)
 bench: bench-spotify bench-audio bench-train ## All benchmarks: tables on screen, JSON in DATA/bench/
 
 bench-spotify: $(STAMP) ## Spotify requests per 1,000 playlist tracks vs the floor (local fake server)
-	$(PY) -m collectors.spotify.bench --data $(DATA)
+	$(PY) -m tests.bench.spotify --data $(DATA)
 
 bench-audio: $(STAMP) ## Conversion throughput vs plain ffmpeg, and speed-up with workers
 	$(PY) -m collectors.audio.bench --data $(DATA)

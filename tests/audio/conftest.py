@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from collectors.audio.bench import make_clip
-from tests.audio.mediaserver import MediaServer
+from tests.servers.media import MediaServer
 
 SECONDS = 2.5
 

@@ -21,7 +21,7 @@ from collectors.net import (
     make_session,
     toolkit_version,
 )
-from tests.net.local_site import LocalSite, Reply
+from tests.servers.local_site import LocalSite, Reply
 
 INTERVAL = 0.12
 PAGE = "<html><head><title>A page</title></head><body>content</body></html>"

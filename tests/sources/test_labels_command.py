@@ -10,9 +10,9 @@ import pytest
 from collectors.cli import main
 from collectors.sources.musicbrainz import MusicBrainzSource
 from collectors.sources.pipeline import MAX_FAILURES_IN_ROW, LabelRun
-from tests.net.local_site import LocalSite, Reply
+from tests.servers.local_site import LocalSite, Reply
+from tests.servers.musicbrainz import REC_TEARDROP, serve_musicbrainz
 from tests.sources.helpers import CONTACT, claims_of, make_layout, make_track, test_session
-from tests.sources.mb_site import REC_TEARDROP, serve_musicbrainz
 from tests.sources.rym_html import release_page
 
 TRACKS = [

@@ -10,7 +10,7 @@ import pytest
 from collectors.net import StopRun
 from collectors.sources.base import SourceConfigError, TrackFailed
 from collectors.sources.lastfm import LastfmSource, cacheable
-from tests.net.local_site import Hit, LocalSite, Reply
+from tests.servers.local_site import Hit, LocalSite, Reply
 from tests.sources.helpers import make_track, test_session
 
 KEY = "0123456789abcdef0123456789abcdef"

@@ -8,9 +8,8 @@ import pytest
 
 from collectors.sources.base import TrackFailed
 from collectors.sources.musicbrainz import MusicBrainzSource, default_policy
-from tests.net.local_site import LocalSite, Reply
-from tests.sources.helpers import CONTACT, make_track, test_session
-from tests.sources.mb_site import (
+from tests.servers.local_site import LocalSite, Reply
+from tests.servers.musicbrainz import (
     ART_MASSIVE,
     REC_ANGEL,
     REC_TAGGED,
@@ -19,6 +18,7 @@ from tests.sources.mb_site import (
     RG_MEZZANINE,
     serve_musicbrainz,
 )
+from tests.sources.helpers import CONTACT, make_track, test_session
 
 INTERVAL = 0.08
 

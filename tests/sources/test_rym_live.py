@@ -10,7 +10,7 @@ from collectors.net import Blocked
 from collectors.sources.pipeline import LabelRun
 from collectors.sources.rym import RymLive, RymSource, live_policy
 from collectors.sources.rym.live import LiveStopped
-from tests.net.local_site import LocalSite, Reply
+from tests.servers.local_site import LocalSite, Reply
 from tests.sources.helpers import CONTACT, claims_of, make_layout, make_track, test_session
 from tests.sources.rym_html import CHALLENGE, IP_BLOCKED, artist_page, release_page, search_page
 

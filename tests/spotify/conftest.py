@@ -11,9 +11,9 @@ from collectors.net import HostLimiter
 from collectors.spotify.auth import Credentials, PrivateTokenCache, client_auth_manager, user_auth_manager
 from collectors.spotify.client import RetryPolicy, SpotifyClient, make_spotify_session
 from manifests import Layout
+from tests.servers.spotify import FakeSpotify
 
 from .contract import load_contract
-from .fake_spotify import FakeSpotify
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from collectors.spotify.collect import CollectOptions, Collector, summary_text
 from collectors.spotify.refs import parse_inline, parse_playlists_arg
 from manifests import Layout, read_table, write_table
 from manifests.schema import CLAIMS, PLAYLISTS, TRACKS
-
-from .fake_spotify import entry, episode_object, local_track_object, spotify_id, track_object, tracks
+from tests.servers.spotify import entry, episode_object, local_track_object, spotify_id, track_object, tracks
 
 ROCK = spotify_id("playlist:rock")
 INDIE = spotify_id("playlist:indie")

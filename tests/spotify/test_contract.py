@@ -4,7 +4,15 @@ from __future__ import annotations
 
 import copy
 
-from .fake_spotify import apply_fields, entry, episode_object, parse_fields, spotify_id, track_object, tracks
+from tests.servers.spotify import (
+    apply_fields,
+    entry,
+    episode_object,
+    parse_fields,
+    spotify_id,
+    track_object,
+    tracks,
+)
 
 
 def _page(items):

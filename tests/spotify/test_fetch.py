@@ -8,8 +8,7 @@ import pytest
 
 from collectors.spotify.client import SpotifyError, StopCollecting, parse_retry_after
 from collectors.spotify.fetch import fetch_items, fetch_meta
-
-from .fake_spotify import entry, episode_object, local_track_object, spotify_id, track_object, tracks
+from tests.servers.spotify import entry, episode_object, local_track_object, spotify_id, track_object, tracks
 
 PID = spotify_id("playlist:rock")
 

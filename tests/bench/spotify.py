@@ -1,6 +1,6 @@
 """Requests per 1,000 playlist tracks, against the fake Spotify Web API run in-process.
 
-``python -m collectors.spotify.bench [--out data/bench/spotify.json]`` runs the real
+``python -m tests.bench.spotify [--out data/bench/spotify.json]`` runs the real
 pipeline (spotipy, the polite session layer, our retry wrapper, the tables) on playlists
 of awkward sizes (0, 1, 49, 50, 51, ..., 1,500 items) and counts the requests the fake
 received.  The floor is one token request, one metadata request per playlist and one
@@ -22,17 +22,13 @@ from pathlib import Path
 from typing import Any
 
 from manifests.cliutil import add_common_arguments, run_main, setup_logging
-from manifests.errors import UserError
 
 SIZES = (0, 1, 49, 50, 51, 100, 250, 999, 1001, 1500)
 
 
 def _fake_module() -> Any:
-    try:
-        from tests.spotify import fake_spotify
-    except ImportError:
-        raise UserError("the fake Spotify server lives in tests/spotify: run the benchmark from the repository "
-                        "checkout (python -m collectors.spotify.bench)") from None
+    from tests.servers import spotify as fake_spotify
+
     return fake_spotify
 
 
@@ -95,7 +91,7 @@ def table(results: list[dict[str, Any]]) -> str:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m collectors.spotify.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.spotify", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", default=None, help="JSON result file (default: DATA/bench/spotify.json)")
     add_common_arguments(parser)
     args = parser.parse_args(argv)

@@ -13,7 +13,7 @@ A ``ThreadingHTTPServer`` on 127.0.0.1 (port 0) speaking HTTP/1.1 with keep-aliv
 
 Every JSON body served is recorded (with the unfiltered body it was cut from) so the tests
 validate them all against the OpenAPI description.  Used by the tests and, in-process, by
-``python -m collectors.spotify.bench``.
+``python -m tests.bench.spotify``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.net.local_site import Hit, LocalSite, Reply
+from tests.servers.local_site import Hit, LocalSite, Reply
 
 REC_TEARDROP = "0a6a4b1c-0c1e-4b8a-9c55-2d1c9f4d8e01"
 REC_ANGEL = "1b7b5c2d-1d2f-4c9b-8d66-3e2d0f5e9f02"

@@ -48,10 +48,10 @@ REASONS = ("dropped", "no_labels", "unlabeled", "ambiguous", "no_download", "dow
 class BuildSummary:
     rows: int = 0
     tracks: int = 0
-    excluded: Counter = field(default_factory=Counter)
-    per_split: Counter = field(default_factory=Counter)
-    per_genre: Counter = field(default_factory=Counter)  # top genre; "(ambiguous)" for multi-label-only rows
-    orphans: Counter = field(default_factory=Counter)  # table -> rows whose track is not in tracks
+    excluded: Counter[str] = field(default_factory=Counter)
+    per_split: Counter[str] = field(default_factory=Counter)
+    per_genre: Counter[str] = field(default_factory=Counter)  # top genre; "(ambiguous)" for multi-label-only rows
+    orphans: Counter[str] = field(default_factory=Counter)  # table -> rows whose track is not in tracks
 
     def as_dict(self) -> dict[str, Any]:
         return {"tracks": self.tracks, "rows": self.rows,
@@ -111,15 +111,15 @@ def build_rows(tracks: Iterable[Mapping[str, Any]], labels: Iterable[Mapping[str
     tracks = list(tracks)
     ids = {t["track_id"] for t in tracks}
     summary = BuildSummary(tracks=len(tracks))
-    indexed = {}
+    indexed: dict[str, dict[str, Mapping[str, Any]]] = {}
     for name, rows in (("labels", labels), ("downloads", downloads), ("splits", splits)):
-        table = {}
+        by_track: dict[str, Mapping[str, Any]] = {}
         for row in rows:
             if row["track_id"] in ids:
-                table[row["track_id"]] = row
+                by_track[row["track_id"]] = row
             else:
                 summary.orphans[name] += 1
-        indexed[name] = table
+        indexed[name] = by_track
     out: list[Row] = []
     excluded: list[tuple[str, str, str]] = []
     for track in tracks:

@@ -8,7 +8,7 @@ from manifests.cliutil import add_common_arguments, number
 from manifests.errors import UserError
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "audit", help="validate manifests and write a report with plots and a CSV of flagged rows",
         description="Validate MANIFEST (a training.csv or any table in a manifests folder) and the sibling "

@@ -10,7 +10,7 @@ from .cmd_resolve import add_taxonomy_argument
 from .resolve import DEFAULT_THRESHOLD
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "build", help="join the stage tables into the training manifest",
         description="Keep tracks with usable labels, downloaded audio and a split, not dropped by "

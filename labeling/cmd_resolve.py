@@ -14,7 +14,7 @@ def add_taxonomy_argument(parser: argparse.ArgumentParser) -> None:
                         help="taxonomy file (.toml or .json; default: $GENRE_TAXONOMY or the packaged one)")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "resolve", help="combine the sources' genre claims into weighted labels",
         description="Map every claim's raw genre through the taxonomy, combine the sources per track "

@@ -7,7 +7,7 @@ import argparse
 from manifests.cliutil import add_common_arguments
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "split", help="assign tracks to train/validation/test with no artist or recording in two splits",
         description="Group tracks that share any artist or recording, assign whole groups to splits "

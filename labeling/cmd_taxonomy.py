@@ -10,7 +10,7 @@ from manifests.cliutil import add_common_arguments
 from .cmd_resolve import add_taxonomy_argument
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("taxonomy", help="test and inspect the genre taxonomy",
                               description="Show how raw genre strings map, validate a taxonomy file, "
                                           "print the genre tree.")

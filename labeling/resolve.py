@@ -251,8 +251,7 @@ def apply_override(res: Resolution, over: TrackOverride, taxonomy: Taxonomy,
             genres[rolled] = 1.0
             sources[rolled] = sorted(set(sources.get(rolled, [])) | {"manual"})
     for name in over.remove_genres:
-        rolled = roll(name)
-        for gone in {name, rolled} - {None}:
+        for gone in {name, roll(name) or name}:
             genres.pop(gone, None)
             sources.pop(gone, None)
     genres = {g: w for g, w in ranked(genres) if w > 0}
@@ -308,10 +307,10 @@ class ResolveSummary:
 
     tracks: int = 0
     claims: int = 0
-    status: Counter = field(default_factory=Counter)
-    top_genre: Counter = field(default_factory=Counter)
-    unmapped: Counter = field(default_factory=Counter)  # raw string -> tracks carrying it
-    outside_targets: Counter = field(default_factory=Counter)
+    status: Counter[str] = field(default_factory=Counter)
+    top_genre: Counter[str] = field(default_factory=Counter)
+    unmapped: Counter[str] = field(default_factory=Counter)  # raw string -> tracks carrying it
+    outside_targets: Counter[str] = field(default_factory=Counter)
     orphan_claims: int = 0  # claims whose track_id is not in the tracks table
     targets: list[str] | None = None
 

@@ -32,6 +32,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from manifests.errors import UserError
 from manifests.ids import artist_title_key, normalize_text
@@ -123,7 +124,7 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def link_keys(track: Mapping) -> list[str]:
+def link_keys(track: Mapping[str, Any]) -> list[str]:
     """Every key that links a track to others: its artists, ISRC, artist+title key and audio hash."""
     keys = [f"artist:{artist_key(a)}" for a in track.get("artists") or [] if artist_key(a)]
     if track.get("isrc"):
@@ -135,7 +136,7 @@ def link_keys(track: Mapping) -> list[str]:
     return keys
 
 
-def build_groups(tracks: Sequence[Mapping]) -> list[Group]:
+def build_groups(tracks: Sequence[Mapping[str, Any]]) -> list[Group]:
     """Connected components of tracks sharing an artist or a recording, in a stable order.
 
     Each track needs ``track_id``, ``artists``, ``title``, optionally ``isrc`` and
@@ -197,7 +198,7 @@ def assign_groups(groups: Sequence[Group], ratios: Mapping[str, float], seed: in
     order = sorted(groups, key=lambda g: g.name)
     rng.shuffle(order)
 
-    def visit_key(group: Group) -> tuple:
+    def visit_key(group: Group) -> tuple[bool, float, int]:
         rarity = min((totals[g] for g in group.genres if totals[g] > 0), default=math.inf)
         return (group.size < big, rarity, -group.size)
 
@@ -277,7 +278,7 @@ class GenreBalance:
         return max((abs(v) for v in self.deviations.values()), default=0.0)
 
 
-def balance(tracks: Iterable[Mapping], split_of: Mapping[str, str],
+def balance(tracks: Iterable[Mapping[str, Any]], split_of: Mapping[str, str],
             ratios: Mapping[str, float]) -> list[GenreBalance]:
     """Per genre (weighted by label weight) and for all tracks: share of each split vs target."""
     weight: dict[str, dict[str, float]] = defaultdict(lambda: dict.fromkeys(SPLITS, 0.0))
@@ -403,7 +404,7 @@ def _md(text: str) -> str:
     return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\n", " ").replace("<", "&lt;")
 
 
-def make_splits(tracks: Sequence[Mapping], labels: Sequence[Mapping], *, ratios: Mapping[str, float],
+def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[str, Any]], *, ratios: Mapping[str, float],
                 seed: int, dropped: Iterable[str] = (), audio_hashes: Mapping[str, str] | None = None,
                 previous: Mapping[str, str] | None = None) -> SplitResult:
     """Pure core of the step: which tracks are split, their groups, the assignment and its balance.
@@ -418,8 +419,8 @@ def make_splits(tracks: Sequence[Mapping], labels: Sequence[Mapping], *, ratios:
     by_id = {t["track_id"]: t for t in tracks}
     skipped: Counter[str] = Counter()
     warnings: list[str] = []
-    usable: list[dict] = []
-    labelled = set()
+    usable: list[Row] = []
+    labelled: set[str] = set()
     for label in labels:
         tid = label["track_id"]
         labelled.add(tid)
@@ -449,7 +450,7 @@ def make_splits(tracks: Sequence[Mapping], labels: Sequence[Mapping], *, ratios:
     split_of = {tid: assignment[g.name] for g in groups for tid in g.track_ids}
     moved = sorted((tid, previous[tid], split) for tid, split in split_of.items()
                    if tid in previous and previous[tid] != split)
-    rows = [{"track_id": tid, "split": split_of[tid], "group": g.name, "seed": seed}
+    rows: list[Row] = [{"track_id": tid, "split": split_of[tid], "group": g.name, "seed": seed}
             for g in groups for tid in g.track_ids]
 
     n_tracks = len(usable)

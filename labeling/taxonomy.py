@@ -27,7 +27,6 @@ import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from manifests.errors import UserError
 from manifests.schema import GENRE_PATTERN
@@ -194,7 +193,7 @@ class Taxonomy:
     # ------------------------------------------------------------ building
 
     @classmethod
-    def from_data(cls, data: Mapping[str, Any], source: str = "<memory>") -> Taxonomy:
+    def from_data(cls, data: object, source: str = "<memory>") -> Taxonomy:
         """Validate parsed taxonomy data (see labeling/README.md for the format)."""
 
         def fail(entry: str, problem: str) -> TaxonomyError:
@@ -316,7 +315,7 @@ class Taxonomy:
         return problems
 
 
-def parse_taxonomy_file(path: Path) -> dict[str, Any]:
+def parse_taxonomy_file(path: Path) -> object:
     """Read a .toml or .json taxonomy file into plain data, with one-line errors."""
     try:
         text = path.read_text(encoding="utf-8")
@@ -326,7 +325,7 @@ def parse_taxonomy_file(path: Path) -> dict[str, Any]:
         raise TaxonomyError(f"{path}: cannot read taxonomy file: {exc}") from None
     if path.suffix.lower() == ".json":
         try:
-            data = json.loads(text)
+            data: object = json.loads(text)
         except json.JSONDecodeError as exc:
             raise TaxonomyError(f"{path}: line {exc.lineno}: not valid JSON: {exc.msg}") from None
     else:

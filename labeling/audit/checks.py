@@ -248,8 +248,7 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
             outcomes["disagree"] += 1
             detail = "; ".join(f"{s}: {', '.join(sorted(t))}" for s, t in sorted(tops.items()))
             sec.flag(tid, "source_disagreement", detail)
-    sources = sorted(coverage)
-    sec.data.update(origin=origin, outcomes=outcomes, coverage=coverage, sources=sources,
+    sec.data.update(origin=origin, outcomes=outcomes, coverage=coverage, sources=sorted(coverage),
                     pairs=[(a, b, pair_n[(a, b)], pair_agree[(a, b)] / pair_n[(a, b)])
                            for a, b in sorted(pair_n)])
     return sec
@@ -386,8 +385,8 @@ def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
                 sec.flag(tid, "artist_leakage", f"artist {name!r} is in several splits ({summary}); this track "
                                                 f"is in {split}")
     with_album = [e for e in split_rows if e.get("album")]
-    album_leaks = _leaks(with_album, lambda e: [((normalize_text(e["album"]) or e["album"],
-                                                  e.get("release_date") or ""),
+    album_leaks = _leaks(with_album, lambda e: [(f"{normalize_text(e['album']) or e['album']}\0"
+                                                 f"{e.get('release_date') or ''}",
                                                  e["album"] + (f" ({e['release_date']})" if e.get("release_date")
                                                                else ""))])
     for name, by_split in album_leaks:

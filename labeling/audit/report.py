@@ -55,7 +55,7 @@ def _findings(findings: Sequence[Finding], inp: AuditInput, limit: int, checks: 
     return _table(("severity", "track", "title / artists", "detail"), rows) + _more(len(chosen), len(rows))
 
 
-def _order(f: Finding) -> tuple:
+def _order(f: Finding) -> tuple[int, str, str, str]:
     return (SEVERITIES.index(f.severity), f.check, f.track_id, f.detail)
 
 

@@ -56,7 +56,7 @@ class AuditResult:
 
 
 def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     order = sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.check, f.track_id, f.detail))
     for f in order:
         e = inp.view.get(f.track_id, {})

@@ -6,7 +6,7 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from .cliutil import add_common_arguments, dispatch, run_main
+from .cliutil import add_common_arguments, add_version_argument, dispatch, run_main
 from .errors import UserError
 from .io import ManifestError, read_table
 from .layout import Layout
@@ -62,6 +62,7 @@ def _docs(args: argparse.Namespace) -> int:
 def _main(argv: Sequence[str] | None) -> int:
     parser = argparse.ArgumentParser(prog="python -m manifests",
                                      description="Check manifests against their schemas; document the columns.")
+    add_version_argument(parser)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     p = sub.add_parser("validate", help="validate the manifests of a data folder, or given files")
     add_common_arguments(p)

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 _DTYPES = {"str": "string", "int": "Int64", "float": "float64", "bool": "boolean"}
 
 
+def _strongest_first(weights: dict[str, float]) -> list[str]:
+    return sorted(weights, key=lambda genre: (-weights[genre], genre))
+
+
 def frame_from_rows(table: Table, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows as ``read_table`` returns them, as a typed DataFrame (columns in schema order)."""
     import pandas as pd
@@ -32,7 +36,7 @@ def frame_from_rows(table: Table, rows: list[dict[str, Any]]) -> pd.DataFrame:
         values = [row.get(col.name) for row in rows]
         if col.kind == "floatmap":
             maps = [dict(v or {}) for v in values]
-            data[col.name] = pd.Series([sorted(m, key=lambda g, m=m: (-m[g], g)) for m in maps], dtype=object)
+            data[col.name] = pd.Series([_strongest_first(m) for m in maps], dtype=object)
             data[f"{col.name}_weights"] = pd.Series(
                 [{g: float(w) for g, w in m.items()} for m in maps], dtype=object)
         elif col.kind in ("list", "listmap"):

@@ -172,7 +172,7 @@ def read_rows(path: Path | str, table: Table, *,
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ManifestError(path, f"unreadable header: {exc}", line=1) from None
         _check_header(path, table, header)
-        keys: dict[tuple, int] = {}
+        keys: dict[tuple[Any, ...], int] = {}
         row_no = 0
         while True:
             try:
@@ -219,13 +219,13 @@ def read_table(path: Path | str, table: Table, *, known_genres: Iterable[str] | 
     return list(read_rows(path, table, known_genres=known_genres))
 
 
-def _key_text(table: Table, key: tuple) -> str:
+def _key_text(table: Table, key: tuple[Any, ...]) -> str:
     return ", ".join(f"{k}={v!r}" for k, v in zip(table.key, key, strict=True))
 
 
 # ---------------------------------------------------------------- writing
 
-def _sort_key(table: Table, row: Row) -> tuple:
+def _sort_key(table: Table, row: Row) -> tuple[Any, ...]:
     order = table.sort_by or table.key
     return tuple((row.get(name) is None, str(row.get(name) or "")) for name in order)
 
@@ -238,7 +238,7 @@ def render(table: Table, rows: Iterable[Mapping[str, Any]], *, path: Path | str 
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.header)
-    seen: set[tuple] = set()
+    seen: set[tuple[Any, ...]] = set()
     ordered = sorted((dict(r) for r in rows), key=lambda r: _sort_key(table, r))
     for index, row in enumerate(ordered, start=1):
         extra = set(row) - names - {SCHEMA_COLUMN}

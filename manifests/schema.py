@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 SCHEMA_COLUMN = "schema"
 
@@ -96,7 +97,7 @@ class Table:
         raise KeyError(f"table {self.name!r} has no column {name!r}")
 
 
-def _c(name: str, kind: str, doc: str, **kw) -> Column:
+def _c(name: str, kind: str, doc: str, **kw: Any) -> Column:
     return Column(name=name, kind=kind, doc=doc, **kw)
 
 

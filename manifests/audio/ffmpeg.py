@@ -44,7 +44,7 @@ def ffmpeg_exe() -> str:
         if path:
             return path
         raise FFmpegError("ffmpeg not found: install the imageio-ffmpeg package or set GENRE_FFMPEG") from None
-    return imageio_ffmpeg.get_ffmpeg_exe()
+    return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
 def stderr_tail(stderr: bytes | str, lines: int = 6) -> str:

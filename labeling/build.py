@@ -34,7 +34,7 @@ from manifests.layout import Layout
 from manifests.overrides import Overrides
 from manifests.schema import DOWNLOADS, LABELS, SPLITS_TABLE, TRACKS, TRAINING
 
-from .resolve import DEFAULT_THRESHOLD, multi_label, require_input
+from .resolve import DEFAULT_THRESHOLD, multi_label
 from .taxonomy import Taxonomy
 
 log = logging.getLogger(__name__)
@@ -173,15 +173,15 @@ def run_build(layout: Layout, taxonomy: Taxonomy, *, threshold: float = DEFAULT_
     """Read the four stage tables and overrides; write the training manifest and its reports."""
     if not 0.0 < threshold <= 1.0:
         raise UserError(f"--multi-threshold {threshold:g}: must be above 0 and at most 1")
-    paths = {name: require_input(layout, name) for name in ("tracks", "labels", "downloads", "splits")}
-    tracks = read_table(paths["tracks"], TRACKS)
-    labels = read_table(paths["labels"], LABELS, known_genres=taxonomy.genres)
-    downloads = read_table(paths["downloads"], DOWNLOADS)
-    splits = read_table(paths["splits"], SPLITS_TABLE)
+    tracks = read_table(layout.table_path(TRACKS), TRACKS)
+    labels_path = layout.table_path(LABELS)
+    labels = read_table(labels_path, LABELS, known_genres=taxonomy.genres)
+    downloads = read_table(layout.table_path(DOWNLOADS), DOWNLOADS)
+    splits = read_table(layout.table_path(SPLITS_TABLE), SPLITS_TABLE)
     overrides = Overrides.load(layout.overrides, known_genres=taxonomy.genres)
-    if layout.overrides.is_file() and layout.overrides.stat().st_mtime > paths["labels"].stat().st_mtime:
+    if layout.overrides.is_file() and layout.overrides.stat().st_mtime > labels_path.stat().st_mtime:
         log.warning("%s changed after %s was written: drops apply now, genre edits only after "
-                    "`python -m labeling resolve`", layout.overrides, paths["labels"])
+                    "`python -m labeling resolve`", layout.overrides, labels_path)
 
     def exists(stored: str) -> bool:
         return layout.resolve(stored).is_file()

@@ -1,7 +1,9 @@
-"""Command line of the ``labeling`` package (``python -m labeling COMMAND ...``)."""
+"""Command line of the ``labeling`` package (``python -m labeling COMMAND ...``) and the options its
+commands share (one name and one help text per idea)."""
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 from manifests.cliutil import build_parser, dispatch, run_main
@@ -11,6 +13,16 @@ COMMAND_MODULES: tuple[str, ...] = (
     "labeling.cmd_split", "labeling.cmd_audit",
     "labeling.cmd_taxonomy", "labeling.cmd_resolve", "labeling.cmd_build",
 )
+
+
+def add_taxonomy_argument(parser: argparse.ArgumentParser, what: str = "taxonomy file (.toml or .json)") -> None:
+    parser.add_argument("--taxonomy", metavar="FILE", default=None,
+                        help=f"{what} (default: $GENRE_TAXONOMY or the packaged one)")
+
+
+def add_no_audio_files_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-audio-files", action="store_true",
+                        help="do not look for audio files on disk, e.g. audio kept on another machine")
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 
-from manifests.cliutil import add_common_arguments, number
+from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
 from manifests.errors import UserError
+
+from .cli import add_no_audio_files_argument, add_taxonomy_argument
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -21,8 +23,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="manifest file or folder to audit (default: DATA/manifests)")
     p.add_argument("--out", default=None, metavar="DIR",
                    help="report folder (default: DATA/reports/audit, DATA being the manifests folder's parent)")
-    p.add_argument("--taxonomy", default=None, metavar="FILE",
-                   help="taxonomy the labels were made with (default: $GENRE_TAXONOMY or the packaged one)")
+    add_taxonomy_argument(p, "taxonomy the labels were made with")
     p.add_argument("--fail-on", choices=("error", "warning"), default=None,
                    help="exit 1 when any finding is at least this severe (for CI)")
     p.add_argument("--min-score", type=number(float, 0, 1), default=0.7, metavar="S",
@@ -40,8 +41,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="audio was trimmed to at most S seconds at download (default: detected)")
     p.add_argument("--verify-audio", action="store_true",
                    help="recompute the sha256 of every audio file and compare with the manifest (slow)")
-    p.add_argument("--no-files", action="store_true",
-                   help="do not look for the audio files on disk (auditing manifests without their audio)")
+    add_no_audio_files_argument(p)
+    add_deprecated_alias(p, "--no-files", "--no-audio-files")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster, e.g. in CI)")
     p.add_argument("--max-rows", type=number(int, 0), default=50, metavar="N",
                    help="rows per table in report.md; flagged.csv always has all (default 50)")
@@ -55,7 +56,7 @@ def _run(args: argparse.Namespace) -> int:
         raise UserError(f"--min-seconds {args.min_seconds:g} is above --max-seconds {args.max_seconds:g}")
     options = AuditOptions(min_score=args.min_score, review=args.review, duration_tolerance=args.duration_tolerance,
                            min_seconds=args.min_seconds, max_seconds=args.max_seconds,
-                           trim_seconds=args.trim_seconds, check_files=not args.no_files,
+                           trim_seconds=args.trim_seconds, check_files=not args.no_audio_files,
                            verify_audio=args.verify_audio, max_rows=args.max_rows,
                            plots=not args.no_plots)
     result = run_audit(args.manifest, data=args.data, out_dir=args.out, taxonomy=args.taxonomy, options=options)

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from manifests.cliutil import add_common_arguments
+from manifests.cliutil import add_common_arguments, add_deprecated_alias
 
-from .cmd_resolve import add_taxonomy_argument
+from .cli import add_no_audio_files_argument, add_taxonomy_argument
 from .resolve import DEFAULT_THRESHOLD
 
 
@@ -21,8 +21,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--multi-threshold", type=float, default=DEFAULT_THRESHOLD, metavar="W",
                    help="an ambiguous track is kept when some genre has weight >= W "
                         f"(multi-label usable; default {DEFAULT_THRESHOLD})")
-    p.add_argument("--skip-audio-check", action="store_true",
-                   help="do not check that each audio file exists (e.g. audio on another machine)")
+    add_no_audio_files_argument(p)
+    add_deprecated_alias(p, "--skip-audio-check", "--no-audio-files")
     p.set_defaults(func=run)
 
 
@@ -33,6 +33,6 @@ def run(args: argparse.Namespace) -> int:
     from .taxonomy import load_taxonomy
 
     summary = run_build(Layout.at(args.data), load_taxonomy(args.taxonomy), threshold=args.multi_threshold,
-                        check_audio=not args.skip_audio_check)
+                        check_audio=not args.no_audio_files)
     print(summary.format())
     return 0

@@ -6,12 +6,8 @@ import argparse
 
 from manifests.cliutil import add_common_arguments
 
+from .cli import add_taxonomy_argument
 from .resolve import DEFAULT_MARGIN
-
-
-def add_taxonomy_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--taxonomy", metavar="FILE", default=None,
-                        help="taxonomy file (.toml or .json; default: $GENRE_TAXONOMY or the packaged one)")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -5,15 +5,16 @@ from __future__ import annotations
 import argparse
 import sys
 
-from manifests.cliutil import add_common_arguments
+from manifests.cliutil import add_common_arguments, add_version_argument
 
-from .cmd_resolve import add_taxonomy_argument
+from .cli import add_taxonomy_argument
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser("taxonomy", help="test and inspect the genre taxonomy",
                               description="Show how raw genre strings map, validate a taxonomy file, "
                                           "print the genre tree.")
+    add_version_argument(p)
     sub = p.add_subparsers(dest="taxonomy_command", required=True, metavar="ACTION")
 
     m = sub.add_parser("map", help="show what raw genre strings map to and which rule decided",

@@ -36,7 +36,7 @@ from manifests.errors import UserError
 from manifests.io import Row, atomic_write_text, read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides, TrackOverride
-from manifests.schema import CLAIM_SOURCES, CLAIMS, LABELS, TABLES, TRACKS
+from manifests.schema import CLAIM_SOURCES, CLAIMS, LABELS, TRACKS
 
 from .taxonomy import Taxonomy
 
@@ -49,15 +49,6 @@ DEFAULT_MARGIN = 0.1
 DEFAULT_THRESHOLD = 0.5
 WEIGHT_DECIMALS = 3
 _EPS = 1e-9
-
-#: The command that writes each input table, for "missing file" errors.
-PRODUCER = {
-    "tracks": "the collectors (python -m collectors ...), or `make demo` for the synthetic corpus",
-    "claims": "the collectors' label sources (python -m collectors ...)",
-    "labels": "python -m labeling resolve",
-    "downloads": "the YouTube download stage (python -m collectors ...)",
-    "splits": "python -m labeling split",
-}
 
 
 # ---------------------------------------------------------------- trust weights
@@ -384,19 +375,11 @@ def resolve_labels(tracks: Iterable[Mapping[str, Any]], claims: Iterable[Mapping
 
 # ---------------------------------------------------------------- the stage (I/O)
 
-def require_input(layout: Layout, name: str) -> Path:
-    """The path of an input table, or a one-line error saying which stage writes it."""
-    path = layout.table_path(name)
-    if not path.is_file():
-        raise UserError(f"{path}: not found; the {name} table is written by {PRODUCER.get(name, TABLES[name].owner)}")
-    return path
-
-
 def run_resolve(layout: Layout, taxonomy: Taxonomy, trust: Mapping[str, float], *,
                 targets: Iterable[str] | None = None, margin: float = DEFAULT_MARGIN) -> ResolveSummary:
     """Read tracks, claims and overrides; write the labels table and a JSON summary."""
-    tracks = read_table(require_input(layout, "tracks"), TRACKS)
-    claims = read_table(require_input(layout, "claims"), CLAIMS)
+    tracks = read_table(layout.table_path(TRACKS), TRACKS)
+    claims = read_table(layout.table_path(CLAIMS), CLAIMS)
     overrides = Overrides.load(layout.overrides, known_genres=taxonomy.genres)
     rows, summary = resolve_labels(tracks, claims, taxonomy, trust, targets=targets, margin=margin,
                                    overrides=overrides, progress=True)

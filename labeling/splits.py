@@ -494,11 +494,8 @@ def run_split(layout: Layout, *, ratios: Mapping[str, float] | None = None, seed
     new tracks are balanced around them) unless ``fresh``: test tracks must not drift into train
     between runs as the collection grows.
     """
-    tracks_path, labels_path = layout.table_path(TRACKS), layout.table_path(LABELS)
-    for path, what in ((tracks_path, "tracks (run collect first)"), (labels_path, "labels (run labels first)")):
-        if not path.exists():
-            raise UserError(f"{path}: not found; the split needs the {what}")
-    tracks = read_table(tracks_path, TRACKS)
+    labels_path = layout.table_path(LABELS)
+    tracks = read_table(layout.table_path(TRACKS), TRACKS)
     labels = read_table(labels_path, LABELS)
     downloads = read_table(layout.table_path(DOWNLOADS), DOWNLOADS, missing_ok=True)
     hashes = {d["track_id"]: d["sha256"] for d in downloads if d["status"] == "ok" and d.get("sha256")}

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from manifests.errors import UserError
-from manifests.io import ManifestError, Row, read_table
+from manifests.io import ManifestError, MissingTable, Row, read_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides
 from manifests.schema import SCHEMA_COLUMN, TABLES, Table
@@ -81,7 +81,7 @@ def detect_table(path: Path) -> Table:
             header = next(reader, [])
             first = next(reader, None)
     except FileNotFoundError:
-        raise UserError(f"{path}: file not found") from None
+        raise _missing(path) from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise UserError(f"{path}: cannot read as a CSV manifest: {exc}") from None
     if SCHEMA_COLUMN in header and first and len(first) == len(header):
@@ -95,12 +95,17 @@ def detect_table(path: Path) -> Table:
                     f"of {', '.join(t + '.csv' for t in TABLES)})")
 
 
+def _missing(path: Path) -> UserError:
+    """A named manifest that does not exist: the reader's MissingTable line when the name is a table's."""
+    if path.stem in TABLES:
+        return MissingTable(path, TABLES[path.stem])
+    return UserError(f"{path}: file not found")
+
+
 def locate(manifest: Path | str | None, data: Path | str | None) -> tuple[Path | None, Path, Path]:
     """(primary file or None, manifests folder, data root) from the command-line arguments."""
     if manifest is None:
         layout = Layout.at(data)
-        if not layout.manifests.is_dir():
-            raise UserError(f"{layout.manifests}: no manifests folder (run a stage first, or name a MANIFEST)")
         return None, layout.manifests, layout.root
     path = Path(manifest)
     if path.is_dir():
@@ -109,7 +114,7 @@ def locate(manifest: Path | str | None, data: Path | str | None) -> tuple[Path |
     elif path.exists():
         folder, primary = path.parent, path
     else:
-        raise UserError(f"{path}: file not found")
+        raise _missing(path)
     root = Path(data) if data is not None else folder.parent if folder.name == "manifests" else folder
     return primary, folder, root
 
@@ -162,8 +167,8 @@ def load_input(manifest: Path | str | None = None, *, data: Path | str | None = 
             candidate = layout.overrides if folder.name == "manifests" else folder / "overrides.csv"
         if candidate.exists():
             paths[name] = candidate
-    if not paths:
-        raise UserError(f"{folder}: no manifests found (expected files like tracks.csv or training.csv)")
+    if not paths:  # nothing to audit yet: the first stage's table is the one missing
+        raise MissingTable(folder / "tracks.csv", TABLES["tracks"])
     if primary_path is None:
         name = next(n for n in ("training", "labels", "tracks", *TABLES) if n in paths)
         primary = (name, paths[name])

@@ -97,7 +97,7 @@ def render(inp: AuditInput, sections: Sequence[Section], opts: AuditOptions, plo
         elif check == "audio_hash_mismatch" and not opts.verify_audio:
             count = "skipped: pass --verify-audio"
         elif check == "audio_file_missing" and not opts.check_files:
-            count = "skipped: --no-files"
+            count = "skipped: --no-audio-files"
         else:
             count = str(per_check.get(check, 0))
         rows.append((f"`{check}`", severity, count, meaning))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from labeling.cli import main
+from labeling.cli import COMMAND_MODULES, main
 from labeling.taxonomy import load_taxonomy
+from manifests.cliutil import build_parser
 from manifests.io import read_table, write_table
 from manifests.layout import Layout
 from manifests.schema import CLAIMS, LABELS, TRAINING
@@ -83,7 +85,7 @@ def test_bad_inputs_fail_with_one_line_and_write_nothing(tiny_data: Layout, tmp_
 
     tiny_data.table_path("claims").unlink()
     assert main(["resolve", "--data", data]) == 2
-    assert "claims.csv: not found; the claims table is written by the collectors" in one_line_error(capsys)
+    assert one_line_error(capsys) == f"error: {tiny_data.table_path('claims')} not found: run make labels first"
 
     assert main(["resolve", "--data", data, "--source-weight", "rym"]) == 2
     assert "expected SOURCE=WEIGHT" in one_line_error(capsys)
@@ -92,7 +94,7 @@ def test_bad_inputs_fail_with_one_line_and_write_nothing(tiny_data: Layout, tmp_
     assert main(["resolve", "--data", data, "--taxonomy", str(bad_tax)]) == 2
     assert "unknown parent 'roll'" in one_line_error(capsys)
     assert main(["build", "--data", data]) == 2
-    assert "labels.csv: not found; the labels table is written by python -m labeling resolve" in one_line_error(capsys)
+    assert one_line_error(capsys) == f"error: {labels_path} not found: run make labels first"
     assert not labels_path.exists() and not tiny_data.table_path("training").exists()
 
 
@@ -110,7 +112,7 @@ def test_missing_split_table_names_its_stage(tiny_data: Layout, capsys: pytest.C
     assert main(["resolve", "--data", str(tiny_data.root), "-q"]) == 0
     tiny_data.table_path("splits").unlink()
     assert main(["build", "--data", str(tiny_data.root)]) == 2
-    assert "splits.csv: not found; the splits table is written by python -m labeling split" in one_line_error(capsys)
+    assert one_line_error(capsys) == f"error: {tiny_data.table_path('splits')} not found: run make split first"
     assert not tiny_data.table_path("training").exists()
 
 
@@ -121,3 +123,71 @@ def test_python_dash_m_entry_point(tiny_data: Layout) -> None:
     assert done.returncode == 0, done.stderr
     assert "status: ambiguous 1, dropped 1, ok 3, unlabeled 1" in done.stdout
     assert tiny_data.table_path("labels").is_file()
+
+
+@pytest.mark.parametrize("command", [["resolve"], ["build"], ["split"], ["audit", "--no-plots"]])
+def test_empty_data_folder_names_the_missing_table(command: list[str], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """Every command that reads tables says the reader's one line: which file, which command writes it."""
+    layout = Layout.at(tmp_path / "data")
+    assert main([*command, "--data", str(layout.root)]) == 2
+    expected = f"error: {layout.table_path('tracks')} not found: run make collect"
+    assert one_line_error(capsys).startswith(expected)
+
+
+def test_audit_of_a_named_missing_table(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    missing = Layout.at(tmp_path).table_path("labels")
+    assert main(["audit", str(missing)]) == 2
+    assert one_line_error(capsys) == f"error: {missing} not found: run make labels first"
+    assert main(["audit", str(tmp_path / "notes.csv")]) == 2
+    assert one_line_error(capsys) == f"error: {tmp_path / 'notes.csv'}: file not found"
+
+
+def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        return [parser]
+    return [leaf for sub in subs for child in dict.fromkeys(sub.choices.values()) for leaf in _leaf_parsers(child)]
+
+
+def test_every_command_has_the_common_options() -> None:
+    parser = build_parser("python -m labeling", "", COMMAND_MODULES)
+    leaves = _leaf_parsers(parser)
+    assert len(leaves) == 7  # split, audit, taxonomy map/check/tree, resolve, build
+    for leaf in leaves:
+        options = {o for a in leaf._actions for o in a.option_strings}
+        assert {"--data", "-v", "-q", "--version"} <= options, leaf.prog
+
+
+@pytest.mark.parametrize("flag", ["--no-audio-files", "--skip-audio-check"])
+def test_build_without_audio_files(flag: str, tiny_data: Layout, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tiny_data.root)
+    assert main(["resolve", "--data", data, "-q"]) == 0
+    for wav in tiny_data.audio.glob("*.wav"):
+        wav.unlink()
+    assert main(["build", "--data", data, "-q"]) == 0
+    assert "0 of 6 tracks kept" in capsys.readouterr().out
+    assert main(["build", "--data", data, "-q", flag]) == 0
+    captured = capsys.readouterr()
+    assert "3 of 6 tracks kept" in captured.out
+    deprecations = [line for line in captured.err.splitlines() if "deprecated" in line]
+    assert deprecations == ([] if flag == "--no-audio-files" else
+                            ["warning: --skip-audio-check is deprecated and will be removed; use --no-audio-files"])
+
+
+@pytest.mark.parametrize("flag", ["--no-audio-files", "--no-files"])
+def test_audit_without_audio_files(flag: str, tiny_data: Layout, capsys: pytest.CaptureFixture[str]) -> None:
+    data = str(tiny_data.root)
+    assert main(["resolve", "--data", data, "-q"]) == 0
+    for wav in tiny_data.audio.glob("*.wav"):
+        wav.unlink()
+    assert main(["audit", "--data", data, "--no-plots"]) == 0
+    assert "audio_file_missing" in capsys.readouterr().out
+    assert main(["audit", "--data", data, "--no-plots", flag]) == 0
+    captured = capsys.readouterr()
+    assert "audio_file_missing" not in captured.out
+    report = (tiny_data.reports / "audit" / "report.md").read_text(encoding="utf-8")
+    assert "skipped: --no-audio-files" in report
+    deprecations = [line for line in captured.err.splitlines() if "deprecated" in line]
+    assert deprecations == ([] if flag == "--no-audio-files" else
+                            ["warning: --no-files is deprecated and will be removed; use --no-audio-files"])

@@ -19,8 +19,6 @@ Audio paths stay relative to the data folder, so the folder can move.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import logging
 from collections import Counter
@@ -34,6 +32,7 @@ from manifests.layout import Layout
 from manifests.overrides import Overrides
 from manifests.schema import DOWNLOADS, LABELS, SPLITS_TABLE, TRACKS, TRAINING
 
+from .audit.export import render_spreadsheet_csv
 from .resolve import DEFAULT_THRESHOLD, multi_label
 from .taxonomy import Taxonomy
 
@@ -154,18 +153,9 @@ def build_rows(tracks: Iterable[Mapping[str, Any]], labels: Iterable[Mapping[str
     return out, excluded, summary
 
 
-def _safe_cell(text: str) -> str:
-    """Spreadsheet apps run cells starting with = + - @ as formulas; a leading quote disarms them."""
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
 def excluded_csv(excluded: Iterable[tuple[str, str, str]]) -> str:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
-    writer.writerow(["track_id", "reason", "detail"])
-    for row in sorted(excluded):
-        writer.writerow([_safe_cell(str(cell)) for cell in row])
-    return buf.getvalue()
+    """``track_id, reason, detail`` per excluded track, safe to open in a spreadsheet (see audit.export)."""
+    return render_spreadsheet_csv(("track_id", "reason", "detail"), sorted(excluded), lineterminator="\n")
 
 
 def run_build(layout: Layout, taxonomy: Taxonomy, *, threshold: float = DEFAULT_THRESHOLD,

@@ -181,14 +181,10 @@ def _source_genres(inp: AuditInput, tracks: set[str]) -> tuple[dict[str, dict[st
     """track -> source -> canonical genre -> strength, from claims (mapped now) or the labels table."""
     out: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     if inp.has("claims"):
-        cache: dict[str, str | None] = {}
         for c in inp.tables["claims"]:
             if c["track_id"] not in tracks:
                 continue
-            raw = c["raw_genre"]
-            if raw not in cache:
-                cache[raw] = inp.taxonomy.map(raw)
-            genre = cache[raw]
+            genre = inp.taxonomy.map(c["raw_genre"])  # the taxonomy memoises every string it maps
             if genre is None:
                 continue
             held = out[c["track_id"]][c["source"]]
@@ -264,12 +260,9 @@ def check_unmapped(inp: AuditInput, opts: AuditOptions) -> Section:
     per_raw: dict[str, dict[str, Any]] = {}
     per_track: dict[str, set[str]] = defaultdict(set)
     if inp.has("claims"):
-        cache: dict[str, str | None] = {}
         for c in inp.tables["claims"]:
             raw = c["raw_genre"]
-            if raw not in cache:
-                cache[raw] = inp.taxonomy.map(raw)
-            if cache[raw] is not None or c["track_id"] in dropped:
+            if inp.taxonomy.map(raw) is not None or c["track_id"] in dropped:
                 continue
             info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
             info["claims"] += 1
@@ -367,6 +360,15 @@ def _leaks(entries: Iterable[dict[str, Any]], keys_of: Callable[[dict[str, Any]]
     return sorted(out, key=lambda item: (-sum(len(v) for v in item[1].values()), item[0]))
 
 
+def _flag_leaks(sec: Section, check: str, noun: str, leaks: list[tuple[str, dict[str, list[str]]]]) -> None:
+    """Flag every track of every leaked artist or album, saying how the key is spread over the splits."""
+    for name, by_split in leaks:
+        summary = ", ".join(f"{s} {len(ids)}" for s, ids in by_split.items())
+        for split, ids in by_split.items():
+            for tid in ids:
+                sec.flag(tid, check, f"{noun} {name!r} is in several splits ({summary}); this track is in {split}")
+
+
 def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
     """Artists and albums with tracks in more than one split."""
     title = "Leakage across splits"
@@ -378,23 +380,13 @@ def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
     no_artists = sum(1 for e in split_rows if not e.get("artists"))
     artist_leaks = _leaks([e for e in split_rows if e.get("artists")],
                           lambda e: {(artist_key(a), a) for a in e["artists"] if artist_key(a)})
-    for name, by_split in artist_leaks:
-        summary = ", ".join(f"{s} {len(ids)}" for s, ids in by_split.items())
-        for split, ids in by_split.items():
-            for tid in ids:
-                sec.flag(tid, "artist_leakage", f"artist {name!r} is in several splits ({summary}); this track "
-                                                f"is in {split}")
+    _flag_leaks(sec, "artist_leakage", "artist", artist_leaks)
     with_album = [e for e in split_rows if e.get("album")]
     album_leaks = _leaks(with_album, lambda e: [(f"{normalize_text(e['album']) or e['album']}\0"
                                                  f"{e.get('release_date') or ''}",
                                                  e["album"] + (f" ({e['release_date']})" if e.get("release_date")
                                                                else ""))])
-    for name, by_split in album_leaks:
-        summary = ", ".join(f"{s} {len(ids)}" for s, ids in by_split.items())
-        for split, ids in by_split.items():
-            for tid in ids:
-                sec.flag(tid, "album_leakage", f"album {name!r} is in several splits ({summary}); this track "
-                                               f"is in {split}")
+    _flag_leaks(sec, "album_leakage", "album", album_leaks)
     if inp.has("splits") and not inp.has("training"):
         for e in labelled(inp):
             if not e.get("split"):
@@ -464,6 +456,11 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
     return sec
 
 
+def _downloaded(entry: dict[str, Any]) -> bool:
+    """Whether a track's audio columns describe a finished download (a training row, or no failed status)."""
+    return entry.get("download_status") in (None, "ok") or "training" in entry["in_tables"]
+
+
 def detect_trim(pairs: list[tuple[float | None, float]]) -> float | None:
     """The length the downloader trimmed audio to, if most long tracks end at the same length.
 
@@ -486,8 +483,7 @@ def check_durations(inp: AuditInput, opts: AuditOptions) -> Section:
     """Decoded duration against the catalogue's, and against the allowed range."""
     title = "Duration outliers"
     cat = catalogue(inp)
-    rows = [e for e in cat.values() if e.get("audio_duration_s") is not None
-            and (e.get("download_status") in (None, "ok") or "training" in e["in_tables"])]
+    rows = [e for e in cat.values() if e.get("audio_duration_s") is not None and _downloaded(e)]
     if not rows:
         return _skipped("durations", title, "needs decoded durations (downloads table or training manifest)")
     sec = Section("durations", title)
@@ -538,8 +534,7 @@ def check_matches(inp: AuditInput, opts: AuditOptions) -> Section:
     """Low and lowest match scores, and close runner-ups, for review by hand."""
     title = "YouTube matches to review"
     cat = catalogue(inp)
-    rows = [e for e in cat.values() if e.get("youtube_id") and e.get("match_score") is not None
-            and (e.get("download_status") in (None, "ok") or "training" in e["in_tables"])]
+    rows = [e for e in cat.values() if e.get("youtube_id") and e.get("match_score") is not None and _downloaded(e)]
     if not rows:
         return _skipped("matches", title, "needs match scores (downloads table or training manifest)")
     sec = Section("matches", title)

@@ -35,10 +35,11 @@ def neutralize(value: Any) -> Any:
     return value
 
 
-def render_spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
+def render_spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
+                           lineterminator: str = "\r\n") -> str:
     """CSV text with every string cell neutralised (header included)."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = csv.writer(out, lineterminator=lineterminator)
     writer.writerow([neutralize(h) for h in header])
     for row in rows:
         writer.writerow(["" if v is None else neutralize(v if isinstance(v, str) else str(v)) for v in row])

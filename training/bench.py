@@ -118,12 +118,12 @@ def naive_crops_per_s(layout: Any, rows: Sequence[dict], config: Any, n_crops: i
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     import keras
 
-    from .cache import build_cache
     from .config import preset
-    from .data import TrainCrops, prepare_dataset, read_manifest
-    from .features import LogMel
-    from .models import build_model
-    from .train import _compile, _prefetch, accelerator, jit_setting, use_mixed_precision
+    from .data.cache import build_cache
+    from .data.manifest import TrainCrops, prepare_dataset, read_manifest
+    from .models.cnn import build_model
+    from .models.features import LogMel
+    from .runs.train import _compile, _prefetch, accelerator, jit_setting, use_mixed_precision
 
     config = preset(args.preset)
     config.batch_size, config.min_tracks = args.batch_size, 1

@@ -8,8 +8,8 @@ from manifests.cliutil import build_parser, dispatch, run_main
 
 #: Modules that add a sub-command; each exposes ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
-    "training.cmd_eval",
-    "training.cmd_train",
+    "training.commands.evaluate",
+    "training.commands.train",
 )
 
 

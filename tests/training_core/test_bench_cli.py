@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from training.cmd_train import config_from_args, register
+from training.commands.train import config_from_args, register
 from training.config import PRESETS, preset
 
 REPO = Path(__file__).resolve().parents[2]

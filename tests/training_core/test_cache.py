@@ -12,7 +12,7 @@ import soundfile as sf
 from manifests.errors import UserError
 from manifests.io import write_table
 from manifests.schema import TRAINING
-from training.cache import build_cache, decode_int16, index_path
+from training.data.cache import build_cache, decode_int16, index_path
 
 from .corpus import SR, make_corpus
 

@@ -8,10 +8,10 @@ import numpy as np
 import pytest
 
 from manifests.errors import UserError
-from training.augment import add_noise, mixup, resample_to
-from training.cache import build_cache
 from training.config import AugmentConfig, TrainConfig
-from training.data import FixedCrops, TrainCrops, prepare_dataset, read_crop, read_manifest
+from training.data.augment import add_noise, mixup, resample_to
+from training.data.cache import build_cache
+from training.data.manifest import FixedCrops, TrainCrops, prepare_dataset, read_crop, read_manifest
 
 from .corpus import SR, make_corpus
 
@@ -164,7 +164,7 @@ def test_stretched_crop_from_the_cache_is_linear_interpolation_of_the_track(corp
 
 def test_noise_is_added_to_the_waveform_before_the_log() -> None:
     pytest.importorskip("keras")
-    from training.features import LogMel
+    from training.models.features import LogMel
 
     t = np.arange(SR) / SR
     clean = (0.5 * np.sin(2 * np.pi * 1000 * t)).astype(np.float32)[None].repeat(2, axis=0)

@@ -8,7 +8,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from training.features import LogMel, song_crop_starts, song_crops  # noqa: E402
+from training.models.features import LogMel, song_crop_starts, song_crops  # noqa: E402
 
 SR = 16000
 

@@ -10,7 +10,7 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from training.config import MODEL_NAMES, TrainConfig  # noqa: E402
-from training.models import MODELS, build_model  # noqa: E402
+from training.models.cnn import MODELS, build_model  # noqa: E402
 
 
 @pytest.mark.parametrize("name", MODEL_NAMES)

@@ -12,11 +12,11 @@ import pytest
 keras = pytest.importorskip("keras")
 
 from manifests.errors import UserError  # noqa: E402
-from training.bundle import load_bundle  # noqa: E402
-from training.cache import build_cache  # noqa: E402
 from training.cli import main  # noqa: E402
 from training.config import TrainConfig  # noqa: E402
-from training.train import train  # noqa: E402
+from training.data.cache import build_cache  # noqa: E402
+from training.runs.bundle import load_bundle  # noqa: E402
+from training.runs.train import train  # noqa: E402
 
 from .corpus import SR, make_corpus  # noqa: E402
 

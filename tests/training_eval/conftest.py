@@ -23,8 +23,8 @@ CROP_SECONDS = 1.0
 
 
 def _crops(layout: Layout, split: str, crop_samples: int, multi: bool) -> tuple[np.ndarray, np.ndarray]:
-    from training.evaluate import load_wave
-    from training.features import song_crops
+    from training.evaluation.evaluate import load_wave
+    from training.models.features import song_crops
 
     waves, targets = [], []
     for row in read_table(layout.table_path("training"), TRAINING):
@@ -43,7 +43,7 @@ def make_run(run_dir: Path, layout: Layout, task: str = "single", epochs: int = 
     import keras
 
     from training.config import FeatureConfig, TrainConfig
-    from training.features import LogMel
+    from training.models.features import LogMel
 
     config = TrainConfig(model="cnn_bn", task=task, epochs=epochs, seed=7,
                          features=FeatureConfig(crop_seconds=CROP_SECONDS, n_mels=32))

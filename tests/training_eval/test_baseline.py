@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from training.baseline import BaselineModel, MfccConfig, mfcc_features
-from training.evaluate import RunSpec, run_baseline
+from training.evaluation.baseline import BaselineModel, MfccConfig, mfcc_features
+from training.evaluation.evaluate import RunSpec, run_baseline
 
 from .corpus import GENRES, make_corpus, tone
 

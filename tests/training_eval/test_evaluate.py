@@ -14,8 +14,8 @@ import soundfile as sf
 from manifests import Layout
 from manifests.errors import UserError
 from training.cli import main
-from training.cmd_eval import _check_expectations
-from training.evaluate import check_split_disjoint, load_wave, score_tracks
+from training.commands.evaluate import _check_expectations
+from training.evaluation.evaluate import check_split_disjoint, load_wave, score_tracks
 
 from .corpus import GENRES, make_corpus
 
@@ -116,7 +116,7 @@ def test_split_check_names_artist_and_catches_same_audio() -> None:
 def test_song_level_is_the_mean_over_evenly_spaced_crops_covering_the_track(corpus: Layout,
                                                                            single_run: Path,
                                                                            tmp_path: Path) -> None:
-    from training.bundle import load_bundle
+    from training.runs.bundle import load_bundle
 
     bundle = load_bundle(single_run)
     n = bundle.crop_samples
@@ -207,7 +207,7 @@ def test_crops_of_many_tracks_batched_together_keep_each_song_its_own_mean(corpu
                                                                            single_run: Path) -> None:
     from manifests import read_table
     from manifests.schema import TRAINING
-    from training.bundle import load_bundle
+    from training.runs.bundle import load_bundle
 
     bundle = load_bundle(single_run, batch_size=4)  # 12 tracks x 2 crops: several model calls
     rows = [r for r in read_table(corpus.table_path("training"), TRAINING) if r["split"] == "test"]

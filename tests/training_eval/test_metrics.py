@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.metrics import balanced_accuracy_score, f1_score, roc_auc_score
 
-from training import metrics as M
+from training.evaluation import metrics as M
 
 LABELS = ["a", "b", "c"]
 TRUTH = np.array([0, 0, 1, 1, 2, 2])

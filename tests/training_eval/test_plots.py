@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from training import plots
+from training.evaluation import plots
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TRAINER_COLUMNS = ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "lr", "crops_per_s", "steps_per_s",

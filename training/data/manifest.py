@@ -33,10 +33,10 @@ from manifests.io import read_table
 from manifests.layout import Layout
 from manifests.schema import SPLITS, TRAINING
 
+from ..config import TrainConfig
+from ..models.features import song_crop_starts
 from .augment import add_noise, mixup, resample_to, stretch_rates
 from .cache import AudioCache
-from .config import TrainConfig
-from .features import song_crop_starts
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from manifests.cliutil import add_common_arguments
 from manifests.errors import UserError
 
-from .config import (
+from ..config import (
     BALANCE,
     LR_SCHEDULES,
     MIXED_PRECISION,
@@ -143,7 +143,7 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError(str(exc)) from None
     layout = Layout.at(args.data)
 
-    from .train import train
+    from ..runs.train import train
 
     result = train(layout, config, run_name=args.run, manifest=args.manifest, resume=args.resume,
                    overwrite=args.overwrite, epochs_override=args.epochs if args.resume else None,

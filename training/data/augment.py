@@ -21,7 +21,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from .config import AugmentConfig
+from ..config import AugmentConfig
 
 #: time-stretch rates are drawn on a grid of this step (0.5 %), so resampling plans can be reused
 STRETCH_STEP = 0.005

@@ -20,7 +20,7 @@ import numpy as np
 
 from manifests.errors import UserError
 
-from .config import ConfigError, TrainConfig
+from ..config import ConfigError, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class Bundle:
 
     def song_crops(self, wave: np.ndarray, n_crops: int | None = None) -> np.ndarray:
         """Evenly spaced crops over the whole track ``[n, crop_samples]``; a short track is zero-padded."""
-        from .features import song_crops
+        from ..models.features import song_crops
 
         return song_crops(wave, self.crop_samples, n_crops)
 
@@ -118,7 +118,7 @@ def load_bundle(run_dir: Path | str, *, batch_size: int = 32) -> Bundle:
 
     import keras
 
-    from . import features, models  # noqa: F401  (registers the custom layers for deserialisation)
+    from ..models import cnn, features  # noqa: F401  (registers the custom layers for deserialisation)
 
     try:
         model = keras.models.load_model(model_path, compile=False)

@@ -41,8 +41,8 @@ from manifests.errors import UserError
 from manifests.io import atomic_write_text
 from manifests.layout import Layout
 
+from ..config import ConfigError, TrainConfig
 from .bundle import CONFIG_FILE, LABELS_FILE, MODEL_FILE
-from .config import ConfigError, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -379,7 +379,7 @@ def train(layout: Layout, config: TrainConfig, *, run_name: str | None = None, m
     except ConfigError as exc:
         raise UserError(f"{run_dir / CONFIG_FILE}: {exc}") from None
 
-    from .data import prepare_dataset, read_manifest
+    from ..data.manifest import prepare_dataset, read_manifest
 
     manifest_path, rows = read_manifest(layout, manifest)
     dataset = prepare_dataset(rows, config, source=str(manifest_path))
@@ -404,7 +404,7 @@ def train(layout: Layout, config: TrainConfig, *, run_name: str | None = None, m
         log.info("%s: %d tracks", name, len(split))
     log.info("labels (%d): %s", len(dataset.labels), ", ".join(dataset.labels))
 
-    from .cache import build_cache
+    from ..data.cache import build_cache
 
     cache, _ = build_cache(layout, rows, config.features.sample_rate, progress=progress)
     return _fit(run_dir, config, dataset, cache, state, manifest_path, progress, callbacks)
@@ -414,8 +414,8 @@ def _fit(run_dir: Path, config: TrainConfig, dataset: Any, cache: Any, state: di
          manifest_path: Path, progress: bool, extra_callbacks: Sequence[Any]) -> TrainResult:
     import keras
 
-    from .data import FixedCrops, TrainCrops
-    from .models import build_model
+    from ..data.manifest import FixedCrops, TrainCrops
+    from ..models.cnn import build_model
 
     ckpt_dir = run_dir / "checkpoints"
     ckpt_dir.mkdir(parents=True, exist_ok=True)
@@ -526,7 +526,7 @@ def _tensorboard(run_dir: Path) -> Any:
 
 def _write_final_model(run_dir: Path, config: TrainConfig, dataset: Any, trained: Any) -> Any:
     """The best weights in a freshly built float32 model: what predict loads, on any device."""
-    from .models import build_model
+    from ..models.cnn import build_model
 
     final = build_model(config, len(dataset.labels))
     final.jit_compile = trained.jit_compile

@@ -96,8 +96,8 @@ def run_predict(files: Sequence[str], run_dir: Path, top_k: int = 3, as_json: bo
     """Predict every file; print a table (or JSON); 0 when all worked, 2 when any file failed."""
     import sys
 
+    from ..evaluation.evaluate import bundle_sample_rate
     from .bundle import load_bundle
-    from .evaluate import bundle_sample_rate
 
     out = out or sys.stdout
     err = err or sys.stderr

@@ -244,8 +244,8 @@ class RunSpec:
     @classmethod
     def read(cls, run_dir: Path) -> RunSpec:
         """From config.json and labels.json alone: no Keras import, no model loading."""
-        from .bundle import CONFIG_FILE, LABELS_FILE, read_labels
-        from .config import ConfigError, TrainConfig
+        from ..config import ConfigError, TrainConfig
+        from ..runs.bundle import CONFIG_FILE, LABELS_FILE, read_labels
 
         try:
             config = TrainConfig.load(run_dir / CONFIG_FILE)
@@ -417,7 +417,7 @@ def evaluate_run(run_dir: Path, layout: Layout, *, split: str = "test", baseline
     """Evaluate a run folder, write its metrics, predictions, plots and report; return the metrics."""
     rows, manifest = load_manifest(layout, split, manifest, run_dir)
     if bundle is None:
-        from .bundle import load_bundle
+        from ..runs.bundle import load_bundle
 
         bundle = load_bundle(run_dir)
     labels, task = list(bundle.labels), bundle.task

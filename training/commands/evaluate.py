@@ -18,7 +18,7 @@ log = logging.getLogger(__name__)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate_run, resolve_run
+    from ..evaluation.evaluate import evaluate_run, resolve_run
 
     layout = Layout.at(args.data)
     run_dir = resolve_run(args.run, layout)
@@ -54,7 +54,7 @@ def _check_expectations(result: dict, accuracy: float | None, margin: float | No
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    from .evaluate import resolve_run, update_baseline
+    from ..evaluation.evaluate import resolve_run, update_baseline
 
     layout = Layout.at(args.data)
     run_dir = resolve_run(args.run, layout)
@@ -69,8 +69,8 @@ def _baseline(args: argparse.Namespace) -> int:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from .evaluate import resolve_run
-    from .report import write_report
+    from ..evaluation.evaluate import resolve_run
+    from ..evaluation.report import write_report
 
     layout = Layout.at(args.data)
     run_dir = resolve_run(args.run, layout)
@@ -80,11 +80,11 @@ def _report(args: argparse.Namespace) -> int:
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from .predict import newest_run, run_predict
+    from ..runs.predict import newest_run, run_predict
 
     layout = Layout.at(args.data)
     if args.run:
-        from .evaluate import resolve_run
+        from ..evaluation.evaluate import resolve_run
 
         run_dir = resolve_run(args.run, layout)
     else:

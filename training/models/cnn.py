@@ -19,7 +19,7 @@ from collections.abc import Callable
 import keras
 from keras import layers, ops
 
-from .config import MODEL_NAMES, TrainConfig
+from ..config import MODEL_NAMES, TrainConfig
 from .features import PACKAGE, LogMel
 
 #: batch-norm moving averages follow the weights within an epoch or two (Keras' 0.99 lags on small data,

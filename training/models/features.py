@@ -24,7 +24,7 @@ import keras
 import numpy as np
 from keras import ops
 
-from .config import FeatureConfig
+from ..config import FeatureConfig
 
 log = logging.getLogger(__name__)
 

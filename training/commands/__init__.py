@@ -1,0 +1,1 @@
+"""The sub-commands of ``python -m training``: argument parsing and printing only, the work is elsewhere."""

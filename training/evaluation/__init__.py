@@ -1,0 +1,1 @@
+"""Scoring a finished run: test-split metrics, the MFCC baseline, plots and the Markdown report."""

@@ -1,8 +1,11 @@
 """Test-suite wide rules: no test may reach beyond this machine.
 
-Every socket connection to a non-loopback address is refused, so a test that
-would quietly depend on the internet fails loudly instead.  Local fake servers
-on 127.0.0.1 (and ::1) are allowed.
+Every socket connection to a non-loopback address, and every name lookup other
+than ``localhost`` (a DNS query is a packet too), is refused with
+:class:`NetworkRefused` before anything is sent, so a test that would quietly
+depend on the internet fails loudly instead.  Local fake servers on 127.0.0.1
+(and ::1) are allowed.  ``tests/test_network_guard.py`` proves the guard in a
+separate pytest run.
 """
 
 from __future__ import annotations
@@ -37,8 +40,25 @@ def _is_local(address: object) -> bool:
         return False  # a host name that is not localhost: it would need DNS, refuse
 
 
+def _needs_dns(host: object) -> bool:
+    """Whether looking ``host`` up would ask a name server (IP literals and localhost never do)."""
+    if host is None:
+        return False
+    if isinstance(host, bytes):
+        host = host.decode()
+    text = str(host).split("%")[0]
+    if text in ("", "localhost"):
+        return False
+    try:
+        ipaddress.ip_address(text)
+    except ValueError:
+        return True
+    return False
+
+
 _real_connect = socket.socket.connect
 _real_connect_ex = socket.socket.connect_ex
+_real_getaddrinfo = socket.getaddrinfo
 
 
 def _guarded_connect(self: socket.socket, address: object) -> None:
@@ -53,9 +73,21 @@ def _guarded_connect_ex(self: socket.socket, address: object) -> int:
     return _real_connect_ex(self, address)
 
 
-def pytest_configure(config: pytest.Config) -> None:
+def _guarded_getaddrinfo(host: object, *args: object, **kwargs: object) -> object:
+    if _needs_dns(host):
+        raise NetworkRefused(f"test tried to look up {host!r}: tests never touch the internet")
+    return _real_getaddrinfo(host, *args, **kwargs)  # type: ignore[arg-type]
+
+
+def install_guard() -> None:
+    """Refuse connections beyond loopback and name lookups (done for every test session)."""
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
+    socket.getaddrinfo = _guarded_getaddrinfo  # type: ignore[assignment]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    install_guard()
     # Libraries must never pick up a developer's proxy or credentials during tests.
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy", "ALL_PROXY", "all_proxy"):
         os.environ.pop(name, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 from manifests.cliutil import build_parser, dispatch, run_main
@@ -15,9 +16,15 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+def parser() -> argparse.ArgumentParser:
+    """Every ``collectors`` sub-command's parser (no handler runs; heavy imports stay in the handlers)."""
+    return build_parser("python -m collectors",
+                        "Fetch from the world: playlists, label sources, YouTube audio, the synthetic corpus.",
+                        COMMAND_MODULES)
+
+
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser("python -m collectors", "Fetch from the world: playlists, label sources, YouTube audio, the synthetic corpus.", COMMAND_MODULES)
-    return dispatch(parser, argv)
+    return dispatch(parser(), argv)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -32,9 +32,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from manifests.audio import ffmpeg_exe
+from manifests.cliutil import add_common_arguments, number, run_main, setup_logging
+from manifests.config import usable_cores
 
 from .convert import ConvertOptions, ConvertTask, convert_task
-from .pool import usable_cores
 
 #: extension -> (encoder, encoder arguments, sample rate, channels)
 CODECS: dict[str, tuple[str, list[str], int, int]] = {
@@ -223,33 +224,33 @@ def table(result: dict) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def _main(argv: Sequence[str] | None) -> int:
     from manifests import Layout, atomic_write_text
 
-    parser = argparse.ArgumentParser(prog="python -m collectors.audio.bench", description=__doc__.split("\n")[0])
-    parser.add_argument("--files", type=int, default=5, help="number of generated files (default 5, one per codec)")
-    parser.add_argument("--seconds", type=float, default=60.0, help="length of each file in seconds (default 60)")
-    parser.add_argument("--max-workers", type=int, default=len(usable_cores()),
-                        help="largest worker count to measure (default: the core count)")
-    parser.add_argument("--repeat", type=int, default=5, help="rounds of each comparison (default 5)")
-    parser.add_argument("--tasks-per-worker", type=int, default=8,
+    parser = argparse.ArgumentParser(prog="python -m collectors.audio.bench", description=(__doc__ or "").split("\n")[0])
+    add_common_arguments(parser)
+    parser.add_argument("--files", type=number(int, 1), default=5,
+                        help="number of generated files (default 5, one per codec)")
+    parser.add_argument("--seconds", type=number(float, above=0), default=60.0,
+                        help="length of each file in seconds (default 60)")
+    parser.add_argument("--max-workers", type=number(int, 1), default=usable_cores(),
+                        help="largest worker count to measure (default: the usable cores)")
+    parser.add_argument("--repeat", type=number(int, 1), default=5, help="rounds of each comparison (default 5)")
+    parser.add_argument("--tasks-per-worker", type=number(int, 1), default=8,
                         help="conversions per worker in the scaling test (default 8)")
-    parser.add_argument("--data", default=None, metavar="DIR", help="data folder (default: $GENRE_DATA_DIR or ./data)")
     parser.add_argument("--out", default=None, help="JSON output (default: DATA/bench/audio.json)")
     args = parser.parse_args(argv)
-    for name in ("files", "max_workers", "repeat", "tasks_per_worker"):
-        if getattr(args, name) < 1:
-            print(f"error: --{name.replace('_', '-')} must be >= 1", file=sys.stderr)
-            return 2
-    if not args.seconds > 0:
-        print("error: --seconds must be > 0", file=sys.stderr)
-        return 2
+    setup_logging(args.verbose, args.quiet)
     result = run(args.files, args.seconds, args.max_workers, args.repeat, args.tasks_per_worker)
     print(table(result))
     out = Path(args.out) if args.out else Layout.at(args.data).root / "bench" / "audio.json"
     atomic_write_text(out, json.dumps(result, indent=2) + "\n")
     print(f"\nwrote {out}")
     return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_main, argv)
 
 
 if __name__ == "__main__":

@@ -6,15 +6,14 @@ import argparse
 import os
 from pathlib import Path
 
-from manifests.cliutil import add_common_arguments, number
+from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
+from manifests.config import usable_cores
 from manifests.errors import UserError
-
-from .pool import usable_cores
 
 ENV_COOKIES = "GENRE_YOUTUBE_COOKIES"
 
 
-def _sleep_range(text: str) -> tuple[float, float]:
+def _seconds_range(text: str) -> tuple[float, float]:
     try:
         parts = [float(p) for p in text.split(",")]
     except ValueError:
@@ -32,7 +31,7 @@ def _cookies_arg(args: argparse.Namespace) -> Path | None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
-    cores = len(usable_cores())
+    cores = usable_cores()
     p = subparsers.add_parser(
         "download", help="find each track on YouTube, download its audio, convert to 16 kHz mono WAV",
         description="Match every track of the tracks table to a YouTube video (YouTube Music first), download "
@@ -46,8 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                         "workers <= cores; unpin if other heavy work shares the machine)")
     p.add_argument("--download-workers", type=number(int, 1), default=1,
                    help="parallel YouTube downloads, all sharing one request pace (default 1)")
-    p.add_argument("--sleep", type=_sleep_range, default=(5.0, 10.0), metavar="MIN,MAX",
-                   help="random pause before each download in seconds (default 5,10)")
+    p.add_argument("--download-interval", type=_seconds_range, default=(5.0, 10.0), metavar="MIN,MAX",
+                   help="random pause before each download in seconds (default 5,10; one number: always that)")
     p.add_argument("--request-interval", type=float, default=1.0, metavar="S",
                    help="minimum seconds between any two YouTube requests, searches included (default 1)")
     p.add_argument("--cookies", default=None, metavar="FILE",
@@ -71,10 +70,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also retry failures marked not retryable and skipped videos (e.g. after adding cookies)")
     p.add_argument("--retry-no-match", action="store_true",
                    help="search again for tracks that had no match (e.g. after lowering --threshold)")
-    p.add_argument("--verify", action="store_true",
+    p.add_argument("--verify-audio", action="store_true",
                    help="re-hash finished files and redo those whose sha256 changed")
     p.add_argument("--keep-source", action="store_true",
                    help="keep the downloaded original audio in DATA/cache/youtube/raw/")
+    add_deprecated_alias(p, "--sleep", "--download-interval")
+    add_deprecated_alias(p, "--verify", "--verify-audio")
     p.set_defaults(func=_download)
 
     d = subparsers.add_parser(
@@ -105,11 +106,12 @@ def _download(args: argparse.Namespace) -> int:
     try:
         score = ScoreConfig(threshold=args.threshold, duration_tolerance_s=args.duration_tolerance)
         settings = DownloadSettings(
-            workers=args.workers, pin_workers=args.pin_workers, download_workers=args.download_workers, sleep=args.sleep,
+            workers=args.workers, pin_workers=args.pin_workers, download_workers=args.download_workers,
+            download_interval_s=args.download_interval,
             request_interval_s=args.request_interval, cookies=cookies, max_seconds=args.max_seconds,
             window=args.window, min_seconds=args.min_seconds, limit=args.limit, retries=args.retries,
             attempts=args.retries + 1, retry_failed=args.retry_failed, retry_no_match=args.retry_no_match,
-            verify_existing=args.verify, keep_source=args.keep_source, score=score, progress=not args.quiet)
+            verify_audio=args.verify_audio, keep_source=args.keep_source, score=score, progress=not args.quiet)
     except ValueError as exc:
         raise UserError(str(exc)) from None
     stage = DownloadStage(Layout.at(args.data), settings)

@@ -201,14 +201,16 @@ def check_cookies(path: Path | None) -> list[Check]:
 
 def check_data(data: Path) -> list[Check]:
     from manifests import Layout
+    from manifests.io import MissingTable
+    from manifests.schema import TRACKS
 
     layout = Layout.at(data)
     out = []
-    tracks = layout.table_path("tracks")
+    tracks = layout.table_path(TRACKS)
     if tracks.exists():
         out.append(Check("tracks table", "ok", str(tracks)))
-    else:
-        out.append(Check("tracks table", "info", f"{tracks} not there yet", "make collect (or import an export)"))
+    else:  # the same words as every stage that finds it missing
+        out.append(Check("tracks table", "info", str(MissingTable(tracks, TRACKS)), TRACKS.command))
     probe = layout.root if layout.root.exists() else Path.cwd()
     free = shutil.disk_usage(probe).free
     hours = free / (16000 * 2 * 3600)

@@ -58,8 +58,8 @@ class DownloadOptions:
     archive: Path | None = None
     #: the worker's private cookies copy (never the user's file itself)
     cookies: Path | None = None
-    #: random sleep before each download, seconds (yt-dlp sleep_interval / max_sleep_interval)
-    sleep: tuple[float, float] = (5.0, 10.0)
+    #: random pause before each download, MIN,MAX seconds (yt-dlp sleep_interval / max_sleep_interval)
+    download_interval_s: tuple[float, float] = (5.0, 10.0)
     #: yt-dlp's own retries for HTTP and fragments
     retries: int = 3
     #: our attempts per video (each re-extracts, which renews expired media URLs)
@@ -141,7 +141,7 @@ class YtDlpDownloader:
     def params(self, video_id: str) -> dict[str, Any]:
         """The yt-dlp options dict for one download (see the module docstring)."""
         opts = self.options
-        low, high = opts.sleep
+        low, high = opts.download_interval_s
         params: dict[str, Any] = {
             "format": opts.format,
             "outtmpl": {"default": f"{video_id}.%(ext)s"},

@@ -3,13 +3,13 @@
 Work is split where the bottlenecks are:
 
 * **network** (search + yt-dlp) in ``download_workers`` threads (default 1), all paced by
-  one :class:`~collectors.youtube.gate.RequestGate` plus yt-dlp's random sleep before
-  each download, so more workers never means more requests per minute;
+  one :class:`~collectors.youtube.gate.RequestGate` plus yt-dlp's random pause before
+  each download (``--download-interval``), so more workers never means more requests per minute;
 * **conversion** (ffmpeg + checks) in a pool of ``workers`` processes, each pinned to a
   core of its own (:mod:`collectors.audio.pool`), overlapping with the next downloads.
 
-Only the main thread touches the downloads table; every finished row is flushed
-at once (atomic rewrite), so a killed run keeps everything it finished.  Audio is
+Only the main thread touches the downloads table (a ``TableStore``); every finished
+row is written at once (atomic rewrite), so a killed run keeps everything it finished.  Audio is
 written as ``audio/<track_id>.wav.part`` and renamed only after the checks pass.
 A rerun does only what is missing or failed-and-retryable.  When YouTube asks
 for a bot check or rate-limits (HTTP 429), no new work starts, work in flight is
@@ -41,6 +41,7 @@ from collectors.youtube.score import ScoreConfig, Scored
 from collectors.youtube.search import Searcher, SearchError, TrackQuery
 from manifests import Layout, Row, TableStore, read_table
 from manifests.clock import utc_now_text
+from manifests.config import usable_cores
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.overrides import Overrides, TrackOverride
@@ -48,7 +49,7 @@ from manifests.schema import DOWNLOADS, TRACKS
 
 from .convert import ConvertOptions, ConvertOutcome, ConvertTask, convert_task
 from .download import DownloadOptions, Fetched, VideoFailed, YtDlpDownloader, private_cookie_copy
-from .pool import conversion_pool, usable_cores
+from .pool import conversion_pool
 
 log = logging.getLogger(__name__)
 
@@ -60,11 +61,13 @@ REFUSALS = frozenset({"age_restricted", "private", "members_only", "live", "unav
 class DownloadSettings:
     """Options of one ``download`` run (the CLI maps its flags onto these)."""
 
-    workers: int = field(default_factory=lambda: len(usable_cores()))
+    workers: int = field(default_factory=usable_cores)
     #: one core per conversion worker; None = automatic (2 <= workers <= cores), see collectors.audio.pool
     pin_workers: bool | None = None
     download_workers: int = 1
-    sleep: tuple[float, float] = (5.0, 10.0)
+    #: random pause before each download, MIN,MAX seconds
+    download_interval_s: tuple[float, float] = (5.0, 10.0)
+    #: minimum seconds between two YouTube requests, searches included
     request_interval_s: float = 1.0
     request_jitter_s: float = 0.5
     cookies: Path | None = None
@@ -81,7 +84,8 @@ class DownloadSettings:
     keep_source: bool = False
     retry_no_match: bool = False
     retry_failed: bool = False
-    verify_existing: bool = False
+    #: re-hash finished files and redo those whose sha256 changed
+    verify_audio: bool = False
     score: ScoreConfig = field(default_factory=ScoreConfig)
     allowed_extractors: tuple[str, ...] = ("youtube",)
     search_limit: int = 10
@@ -90,9 +94,9 @@ class DownloadSettings:
     def __post_init__(self) -> None:
         if self.workers < 1 or self.download_workers < 1:
             raise ValueError("workers and download workers must be at least 1")
-        low, high = self.sleep
+        low, high = self.download_interval_s
         if low < 0 or high < low:
-            raise ValueError(f"sleep range {low:g},{high:g} must be 0 <= MIN <= MAX seconds")
+            raise ValueError(f"download interval {low:g},{high:g} must be 0 <= MIN <= MAX seconds")
         if self.limit is not None and self.limit < 0:
             raise ValueError("--limit must be >= 0")
 
@@ -181,7 +185,7 @@ def needs_work(row: Row | None, override: TrackOverride, layout: Layout, setting
         path = layout.resolve(stored) if stored else None
         if path is None or not path.is_file() or path.stat().st_size == 0:
             return True
-        return bool(settings.verify_existing and row.get("sha256") and sha256_file(path) != row["sha256"])
+        return bool(settings.verify_audio and row.get("sha256") and sha256_file(path) != row["sha256"])
     if status == "failed":
         return bool(row.get("retryable")) or settings.retry_failed
     if status == "no_match":
@@ -238,7 +242,8 @@ class DownloadStage:
             if self._cookie_dir is None:
                 raise RuntimeError("cookie folder not prepared")
             cookies = private_cookie_copy(s.cookies, self._cookie_dir, worker)
-        options = DownloadOptions(raw_dir=self.raw_dir, archive=self.archive, cookies=cookies, sleep=s.sleep,
+        options = DownloadOptions(raw_dir=self.raw_dir, archive=self.archive, cookies=cookies,
+                                  download_interval_s=s.download_interval_s,
                                   retries=s.retries, attempts=s.attempts, backoff_s=s.backoff_s,
                                   allowed_extractors=s.allowed_extractors)
         return YtDlpDownloader(options, self.gate, on_progress=self._count_bytes)
@@ -322,11 +327,8 @@ class DownloadStage:
     # ---------------------------------------------------------------- the run
 
     def _tracks(self) -> list[Row]:
-        path = self.layout.table_path(TRACKS)
-        if not path.exists():
-            raise UserError(f"{path}: no tracks table; collect tracks first (make collect) or import a playlist "
-                            "export")
-        return read_table(path, TRACKS)
+        """The tracks table; a missing one is a ``MissingTable`` naming the command that writes it."""
+        return read_table(self.layout.table_path(TRACKS), TRACKS)
 
     def _clean_partials(self) -> None:
         """Remove half-written WAVs of a killed run (never finished files)."""
@@ -371,18 +373,20 @@ class DownloadStage:
         summary.tracks = len(tracks)
         self.layout.audio.mkdir(parents=True, exist_ok=True)
         self._clean_partials()
-        store = TableStore(self.layout.table_path(DOWNLOADS), DOWNLOADS, flush_every=1_000_000)
-        jobs = self.plan(store, overrides, tracks, summary)
-        store.flush()
-        store.flush_every = 1  # from here on every finished row is on disk at once
+        table = self.layout.table_path(DOWNLOADS)
+        with TableStore(table, DOWNLOADS) as planning:  # the shared policy; leaving the block writes the plan
+            jobs = self.plan(planning, overrides, tracks, summary)
         summary.planned = len(jobs)
         if jobs:
             if s.cookies is not None:
                 self._cookie_dir = Path(tempfile.mkdtemp(prefix="genre-cookies-"))
+            # flush_every=1: each row stands for a download (seconds of pacing, megabytes of audio), so
+            # it is on disk the moment it is finished and a killed run never redoes one
+            # (tests/audio/test_download_crash.py kills the stage mid-run and counts the rows).
             try:
-                self._process(jobs, store, summary)
+                with TableStore(table, DOWNLOADS, flush_every=1) as store:
+                    self._process(jobs, store, summary)
             finally:
-                store.flush()
                 if self._cookie_dir is not None:
                     shutil.rmtree(self._cookie_dir, ignore_errors=True)
                     self._cookie_dir = None

@@ -21,14 +21,16 @@ import os
 import queue
 from concurrent.futures import ProcessPoolExecutor
 
+from manifests.config import usable_cores
+
 log = logging.getLogger(__name__)
 
 
-def usable_cores() -> list[int]:
-    """The CPUs this process may run on (a container's or ``taskset``'s limit, not the host's count)."""
+def usable_cpus() -> list[int]:
+    """The IDs of the CPUs this process may run on, to pin workers to (their number is ``usable_cores()``)."""
     if hasattr(os, "sched_getaffinity"):
         return sorted(os.sched_getaffinity(0))
-    return list(range(os.cpu_count() or 1))
+    return list(range(usable_cores()))
 
 
 def pool_context() -> multiprocessing.context.BaseContext:
@@ -49,8 +51,8 @@ def should_pin(workers: int, pin: bool | None = None) -> bool:
     if not hasattr(os, "sched_setaffinity"):
         return False
     if pin is not None:
-        return pin and workers <= len(usable_cores())
-    return 2 <= workers <= len(usable_cores())
+        return pin and workers <= usable_cores()
+    return 2 <= workers <= usable_cores()
 
 
 def conversion_pool(workers: int, pin: bool | None = None) -> ProcessPoolExecutor:
@@ -58,14 +60,15 @@ def conversion_pool(workers: int, pin: bool | None = None) -> ProcessPoolExecuto
     context = pool_context()
     if not should_pin(workers, pin):
         return ProcessPoolExecutor(workers, mp_context=context)
-    cores: multiprocessing.Queue = context.Queue()
-    for core in usable_cores()[:workers]:
+    chosen = usable_cpus()[:workers]
+    cores: multiprocessing.Queue[int] = context.Queue()
+    for core in chosen:
         cores.put(core)
-    log.debug("conversion workers pinned one per core: %s", usable_cores()[:workers])
+    log.debug("conversion workers pinned one per core: %s", chosen)
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_pin_to_next_core, initargs=(cores,))
 
 
-def _pin_to_next_core(cores: multiprocessing.Queue) -> None:
+def _pin_to_next_core(cores: multiprocessing.Queue[int]) -> None:
     """Worker start-up: take a core nobody else has and stay on it (so does every ffmpeg it starts)."""
     try:
         core = cores.get(timeout=5)

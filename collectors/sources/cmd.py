@@ -7,7 +7,7 @@ import logging
 import os
 import sys
 
-from manifests.cliutil import add_common_arguments
+from manifests.cliutil import add_common_arguments, add_deprecated_alias
 from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="folder of RateYourMusic pages saved from your browser (offline mode)")
     p.add_argument("--rym-live", action="store_true",
                    help="also ask rateyourmusic.com itself, very slowly (opt-in; see the README on its terms)")
-    p.add_argument("--rym-interval", type=float, default=10.0, metavar="S",
+    p.add_argument("--rym-request-interval", type=float, default=10.0, metavar="S",
                    help="seconds between two live RateYourMusic requests (default 10, at least 5)")
     p.add_argument("--contact", default=None, metavar="EMAIL_OR_URL",
                    help="your e-mail or URL for the User-Agent (default: $GENRE_CONTACT); MusicBrainz and "
@@ -37,11 +37,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--musicbrainz-url", default=None, metavar="URL",
                    help="WS/2 base URL, for a MusicBrainz mirror (default: $GENRE_MUSICBRAINZ_URL or "
                         "https://musicbrainz.org/ws/2)")
-    p.add_argument("--musicbrainz-interval", type=float, default=1.0, metavar="S",
-                   help="seconds between MusicBrainz requests (default 1; musicbrainz.org itself never below 1)")
-    p.add_argument("--refresh", action="store_true",
+    p.add_argument("--musicbrainz-request-interval", type=float, default=1.0, metavar="S",
+                   help="seconds between two MusicBrainz requests (default 1; musicbrainz.org itself never below 1)")
+    p.add_argument("--fresh", action="store_true",
                    help="look up tracks finished in earlier runs again (cached answers are reused)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N tracks")
+    add_deprecated_alias(p, "--rym-interval", "--rym-request-interval")
+    add_deprecated_alias(p, "--musicbrainz-interval", "--musicbrainz-request-interval")
+    add_deprecated_alias(p, "--refresh", "--fresh")
     p.set_defaults(func=handler)
 
 
@@ -74,10 +77,10 @@ def _build(name: str, args: argparse.Namespace, layout, contact: str | None):
     if name == "musicbrainz":
         from . import musicbrainz
 
-        if not args.musicbrainz_interval > 0:
-            raise UserError(f"--musicbrainz-interval {args.musicbrainz_interval:g}: must be > 0 seconds")
-        policy = musicbrainz.default_policy(http / "musicbrainz.sqlite", contact=contact,
-                                            interval_s=args.musicbrainz_interval)
+        interval = args.musicbrainz_request_interval
+        if not interval > 0:
+            raise UserError(f"--musicbrainz-request-interval {interval:g}: must be > 0 seconds")
+        policy = musicbrainz.default_policy(http / "musicbrainz.sqlite", contact=contact, interval_s=interval)
         return musicbrainz.MusicBrainzSource(make_session(policy), base_url=args.musicbrainz_url)
     if name == "lastfm":
         from . import lastfm
@@ -94,13 +97,14 @@ def _build(name: str, args: argparse.Namespace, layout, contact: str | None):
         log.info("rym: %d saved page(s) in %s (%s)", len(pages.pages), args.rym_pages,
                  ", ".join(f"{k} {v}" for k, v in sorted(counts.items())) or "none")
     if args.rym_live:
-        if not args.rym_interval >= MIN_INTERVAL_S:
-            raise UserError(f"--rym-interval {args.rym_interval:g}: RateYourMusic is asked at most once every "
+        interval = args.rym_request_interval
+        if not interval >= MIN_INTERVAL_S:
+            raise UserError(f"--rym-request-interval {interval:g}: RateYourMusic is asked at most once every "
                             f"{MIN_INTERVAL_S:g} s; choose {MIN_INTERVAL_S:g} or more (default 10)")
-        policy = live_policy(http / "rym.sqlite", interval_s=args.rym_interval, contact=contact)
+        policy = live_policy(http / "rym.sqlite", interval_s=interval, contact=contact)
         live = RymLive(make_session(policy))
         log.warning("rym live mode: RateYourMusic's terms forbid automated downloading; asking at most once "
-                    "every %.0f s and stopping at the first refusal", args.rym_interval)
+                    "every %.0f s and stopping at the first refusal", interval)
     return RymSource(pages=pages, live=live)
 
 
@@ -142,10 +146,8 @@ def handler(args: argparse.Namespace) -> int:
     if needs_contact and contact is None:
         raise UserError(f"no contact configured: MusicBrainz{' and RateYourMusic' if args.rym_live else ''} ask "
                         f"every client to identify itself; pass --contact you@example.org or set {ENV_CONTACT}")
-    tracks_path = layout.table_path("tracks")
-    if not tracks_path.exists():
-        raise UserError(f"{tracks_path}: no tracks table yet; collect tracks first (make collect PLAYLISTS=...)")
-    tracks = read_table(tracks_path, TRACKS)
+    tracks_path = layout.table_path(TRACKS)
+    tracks = read_table(tracks_path, TRACKS)  # a missing table says which command writes it
     if args.limit is not None:
         tracks = tracks[: args.limit]
     if not tracks:
@@ -156,7 +158,7 @@ def handler(args: argparse.Namespace) -> int:
         for name in names:
             sources.append(_build(name, args, layout, contact))
         log.info("labels: %d track(s), sources: %s", len(tracks), ", ".join(names))
-        run = LabelRun(layout, refresh=args.refresh, show_progress=not args.quiet)
+        run = LabelRun(layout, fresh=args.fresh, show_progress=not args.quiet)
         from tqdm.contrib.logging import logging_redirect_tqdm
 
         with logging_redirect_tqdm():

@@ -3,8 +3,9 @@
 Each source runs in its own thread (they talk to different hosts, each with its own
 spacing), so a slow RateYourMusic does not hold MusicBrainz back.  For every track a
 source looks up, that source's rows for that track are replaced; other sources' rows
-(e.g. ``playlist``) are never touched.  Claims and progress are flushed every few
-seconds and at the end, also after Ctrl-C or a stop, so finished work is never lost.
+(e.g. ``playlist``) are never touched.  Claims and progress are written by the shared
+table policy (every few rows or seconds) and at the end, also after Ctrl-C or a stop,
+so finished work is never lost.
 A ``StopRun`` (block page, Retry-After beyond the cap), a rejected API key, or too
 many failures in a row stop only the source concerned.
 """
@@ -13,8 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,27 +48,45 @@ class SourceReport:
     crashed: Exception | None = None
 
 
-class ClaimsBook:
-    """The claims table in memory, with each (track, source) pair's rows replaceable at once."""
+class ClaimsBook(TableStore):
+    """The claims table (the shared resumable ``TableStore``), each (track, source) pair's rows swapped at once.
 
-    def __init__(self, layout: Layout) -> None:
-        self.store = TableStore(layout.table_path("claims"), CLAIMS, flush_every=10**9)
-        self._keys: dict[tuple[str, str], list[tuple]] = {}
-        for key, row in self.store.rows.items():
+    It is written by the shared policy (rows or seconds), never between removing a pair's old
+    rows and adding its new ones; a lookup that changed no row (nothing found, or an error)
+    counts as one change too, so its progress entry is saved on the same schedule.
+    ``after_flush`` saves the progress file right after each write: claims first, then
+    progress, so a crash between the two only causes a redo.
+    """
+
+    def __init__(self, layout: Layout, *, after_flush: Callable[[], None] | None = None) -> None:
+        super().__init__(layout.table_path(CLAIMS), CLAIMS, after_flush=after_flush)
+        self._swapping = False
+        self._keys: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
+        for key, row in self.rows.items():
             self._keys.setdefault((row["track_id"], row["source"]), []).append(key)
 
-    def replace(self, track_id: str, source: str, rows: Sequence[Row]) -> None:
-        for key in self._keys.pop((track_id, source), []):
-            self.store.remove(key)
-        keys = []
-        for row in rows:
-            self.store.put(row)
-            keys.append(self.store.key_of(row))
-        if keys:
-            self._keys[(track_id, source)] = keys
+    def maybe_flush(self) -> bool:
+        return False if self._swapping else super().maybe_flush()
 
-    def count(self, source: str | None = None) -> int:
-        return sum(len(v) for (_, s), v in self._keys.items() if source is None or s == source)
+    def replace(self, track_id: str, source: str, rows: Sequence[Row] | None) -> None:
+        """Swap the pair's rows for ``rows`` (None: keep them), then write if the policy says so."""
+        self._swapping = True
+        try:
+            before = self.pending
+            if rows is not None:
+                for key in self._keys.pop((track_id, source), []):
+                    self.remove(key)
+                keys = []
+                for row in rows:
+                    self.put(row)
+                    keys.append(self.key_of(row))
+                if keys:
+                    self._keys[(track_id, source)] = keys
+            if self.pending == before:
+                self._dirty += 1  # a finished lookup is a change even when no row changed (its progress entry)
+        finally:
+            self._swapping = False
+        self.maybe_flush()
 
     def tracks_with_claims(self) -> set[str]:
         return {t for (t, _), keys in self._keys.items() if keys}
@@ -79,48 +97,38 @@ class ClaimsBook:
             counts[source] = counts.get(source, 0) + len(keys)
         return dict(sorted(counts.items()))
 
-    def flush(self) -> None:
-        self.store.flush()
-
 
 class LabelRun:
     """One run of several sources over the same tracks, sharing one claims table and one progress file."""
 
-    def __init__(self, layout: Layout, *, refresh: bool = False, show_progress: bool = True,
-                 flush_interval_s: float = 15.0) -> None:
+    def __init__(self, layout: Layout, *, fresh: bool = False, show_progress: bool = True) -> None:
         self.layout = layout
-        self.book = ClaimsBook(layout)
         self.progress = Progress(layout.cache / "labels" / "progress.json")
-        self.refresh = refresh
+        self.book = ClaimsBook(layout, after_flush=self.progress.save)
+        self.fresh = fresh
         self.show_progress = show_progress
-        self.flush_interval_s = flush_interval_s
         self.stop = threading.Event()
         self._lock = threading.Lock()
-        self._last_flush = time.monotonic()
 
     def flush(self) -> None:
+        """Write claims, then progress (the book's ``after_flush``), whatever is pending."""
         with self._lock:
-            self.book.flush()      # claims first: a crash between the two only causes a redo
-            self.progress.save()
-            self._last_flush = time.monotonic()
+            self.book.flush()
 
     def _record(self, source: str, track_id: str, status: str, rows: Sequence[Row] | None, fingerprint: str,
                 note: str = "") -> None:
         with self._lock:
-            if rows is not None:
-                self.book.replace(track_id, source, rows)
+            # progress first in memory, so the write the book may do now saves both
             self.progress.mark(source, track_id, status, claims=len(rows or []), fingerprint=fingerprint,
                                note=note)
-            due = time.monotonic() - self._last_flush >= self.flush_interval_s
-        if due:
-            self.flush()
+            self.book.replace(track_id, source, rows)
 
     def _work(self, source: LabelSource, tracks: Sequence[Row], report: SourceReport, position: int) -> None:
         from tqdm import tqdm
 
         name = source.name
         fingerprint = source.fingerprint()
-        todo = [t for t in tracks if self.refresh or not self.progress.is_done(name, t["track_id"], fingerprint)]
+        todo = [t for t in tracks if self.fresh or not self.progress.is_done(name, t["track_id"], fingerprint)]
         report.todo, report.skipped = len(todo), len(tracks) - len(todo)
         failures_in_row = 0
         bar = tqdm(total=len(todo), desc=f"{name:<11}", unit="track", position=position, leave=True,

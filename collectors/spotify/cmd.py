@@ -10,7 +10,7 @@ import logging
 import os
 from pathlib import Path
 
-from manifests.cliutil import add_common_arguments
+from manifests.cliutil import add_common_arguments, add_deprecated_alias
 from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -26,8 +26,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _auth_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--env-file", default=".env", metavar="FILE",
-                   help="credentials file with SPOTIFY_CLIENT_ID etc. (default: ./.env; the environment wins)")
+    p.add_argument("--env-file", default=None, metavar="FILE",
+                   help="credentials file with SPOTIFY_CLIENT_ID etc. (default: $GENRE_ENV_FILE or ./.env, "
+                        "which every command reads at start; the environment wins)")
     p.add_argument("--token-cache", default=None, metavar="FILE",
                    help="where the sign-in is kept (default: $GENRE_SPOTIFY_TOKEN_CACHE or "
                         "~/.cache/genre-toolkit/spotify-token.json, mode 0600)")
@@ -47,8 +48,9 @@ def _register_collect(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--market", default=None,
                    help="country code deciding availability (default: $SPOTIFY_MARKET, else your account's "
                         "country for --auth user, US for --auth client)")
-    p.add_argument("--refresh", action="store_true",
-                   help="re-check every playlist's snapshot (1 request each) and fetch again those that changed")
+    p.add_argument("--fresh", action="store_true",
+                   help="re-check every finished playlist's snapshot (1 request each) and fetch again those that "
+                        "changed")
     p.add_argument("--prune", action="store_true",
                    help="forget (genre, playlist) pairs not in PLAYLISTS, with tracks only they held")
     p.add_argument("--max-retry-after", type=float, default=120.0, metavar="S",
@@ -58,10 +60,12 @@ def _register_collect(subparsers: argparse._SubParsersAction) -> None:
                    help="most seconds to wait for rate limits in one run (default: 900)")
     p.add_argument("--retries", type=int, default=4, metavar="N",
                    help="retries for 5xx answers and network errors (default: 4)")
-    p.add_argument("--interval", type=float, default=0.1, metavar="S",
-                   help="seconds between two requests to Spotify (default: 0.1)")
+    p.add_argument("--request-interval", type=float, default=0.1, metavar="S",
+                   help="minimum seconds between two requests to Spotify (default: 0.1)")
     _auth_arguments(p)
     add_common_arguments(p)
+    add_deprecated_alias(p, "--refresh", "--fresh")
+    add_deprecated_alias(p, "--interval", "--request-interval")
     p.set_defaults(func=_collect)
 
 
@@ -103,9 +107,11 @@ def _layout(args: argparse.Namespace):
 
 
 def _credentials(args: argparse.Namespace):
+    from manifests.envfile import env_file_path
+
     from .auth import load_credentials
 
-    return load_credentials(env_file=Path(args.env_file) if args.env_file else None)
+    return load_credentials(env_file=Path(args.env_file) if args.env_file else env_file_path())
 
 
 def _cache(args: argparse.Namespace, client_id: str | None):
@@ -115,7 +121,7 @@ def _cache(args: argparse.Namespace, client_id: str | None):
 
 
 def _check_numbers(args: argparse.Namespace) -> None:
-    for name in ("max_retry_after", "max_wait_total", "interval"):
+    for name in ("max_retry_after", "max_wait_total", "request_interval"):
         value = getattr(args, name)
         if not value >= 0:
             raise UserError(f"--{name.replace('_', '-')} must be >= 0 seconds, got {value}")
@@ -136,7 +142,7 @@ def _collect(args: argparse.Namespace) -> int:
         from .auth import client_auth_manager, user_auth_manager
         from .client import RetryPolicy, SpotifyClient, make_spotify_session
 
-        session = make_spotify_session(min_interval_s=args.interval)
+        session = make_spotify_session(min_interval_s=args.request_interval)
         if args.auth == "user":
             manager = user_auth_manager(creds, _cache(args, creds.client_id), session)
         else:
@@ -145,7 +151,7 @@ def _collect(args: argparse.Namespace) -> int:
                              max_retries=args.retries)
         return SpotifyClient(manager, session, api_url=creds.api_url, policy=policy)
 
-    options = CollectOptions(market=market, refresh=args.refresh, prune=args.prune, progress=not args.quiet)
+    options = CollectOptions(market=market, fresh=args.fresh, prune=args.prune, progress=not args.quiet)
     summary = Collector(_layout(args), client_factory, options).run(requests)
     print(summary_text(summary))
     return 0 if summary.all_ok else 1

@@ -2,7 +2,7 @@
 
 For each playlist the user asked for (in the order given):
 
-* a pair already ``ok`` is skipped without a request (``--refresh`` re-reads the snapshot
+* a pair already ``ok`` is skipped without a request (``--fresh`` re-reads the snapshot
   ID, one request per playlist, and fetches again only playlists that changed);
 * a playlist already read for another genre is reused without a request;
 * otherwise its metadata and items are fetched (or the export file read), its tracks are
@@ -48,8 +48,8 @@ USABLE = ("ok", "partial")
 @dataclass
 class CollectOptions:
     market: str | None = None
-    #: re-read every playlist's snapshot ID and fetch again those that changed
-    refresh: bool = False
+    #: re-read every finished playlist's snapshot ID and fetch again those that changed
+    fresh: bool = False
     #: drop (genre, playlist) pairs that are not in this request, and their tracks
     prune: bool = False
     progress: bool = True
@@ -246,11 +246,11 @@ class Collector:
 
     def _spotify(self, store: Store, pid: str, reqs: list[PlaylistRequest], summary: RunSummary) -> None:
         pending = self._pending(store, reqs)
-        if not pending and not self.options.refresh:
+        if not pending and not self.options.fresh:
             summary.unchanged.append(pid)
             return
         source = store.usable_row(pid)
-        if source is not None and not self.options.refresh:
+        if source is not None and not self.options.fresh:
             self._reuse(store, pending, source)
             summary.reused.append(pid)
             return
@@ -258,11 +258,11 @@ class Collector:
         try:
             meta = fetch_meta(self._client(), pid, self.options.market)
         except SpotifyError as exc:
-            self._failed(store, reqs if self.options.refresh else pending, str(exc), None)
+            self._failed(store, reqs if self.options.fresh else pending, str(exc), None)
             if exc.fatal:
                 summary.stop = exc
             return
-        if self.options.refresh and source is not None and source.get("snapshot_id") == meta.snapshot_id:
+        if self.options.fresh and source is not None and source.get("snapshot_id") == meta.snapshot_id:
             if pending:
                 self._reuse(store, pending, source)
             summary.unchanged.append(pid)
@@ -272,7 +272,7 @@ class Collector:
         if fetched.status == "partial":
             log.warning("%s: %s", meta.name or pid, fetched.reason)
         if fetched.status == "failed":
-            self._failed(store, reqs if self.options.refresh else pending, fetched.reason or "failed", meta)
+            self._failed(store, reqs if self.options.fresh else pending, fetched.reason or "failed", meta)
         else:
             values = _fetched_values(meta.name, meta.owner, meta.snapshot_id, fetched.n_items, fetched.entries,
                                      fetched.skipped, fetched.status, fetched.reason)

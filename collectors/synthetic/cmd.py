@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 
 from manifests.cliutil import add_common_arguments
+from manifests.config import usable_cores
 from manifests.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help=f"share of tracks that blend a second genre (default {DEFAULT_BLEND:g})")
     p.add_argument("--genres", default=None, metavar="LIST",
                    help=f"comma-separated subset of: {', '.join(GENRES)} (default: all)")
-    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1), metavar="N",
+    p.add_argument("--workers", type=int, default=min(2, usable_cores()), metavar="N",
                    help="processes rendering audio (default: 2, or 1 on a single core)")
     p.add_argument("--force", action="store_true", help="render every file again, even finished ones")
     p.set_defaults(func=run)

@@ -264,7 +264,8 @@ def write_corpus(layout: Layout, config: CorpusConfig, *, workers: int = 1, forc
     _write_info(layout, config, specs)
 
     wanted = {spec.track_id for spec in specs}
-    with TableStore(layout.table_path(DOWNLOADS), DOWNLOADS, flush_every=20) as store:
+    # the shared flush policy (rows or seconds): a killed run re-renders at most that many files
+    with TableStore(layout.table_path(DOWNLOADS), DOWNLOADS) as store:
         for key in [k for k in store.rows if k[0] not in wanted]:  # rows of another plan
             store.remove(key)
             summary.stale_rows += 1

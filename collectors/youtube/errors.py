@@ -69,12 +69,12 @@ def stop_for(message: str, url: str = "https://www.youtube.com/") -> YouTubeStop
     if _BOT.search(text):
         return YouTubeStop(
             "YouTube asks to sign in to confirm you're not a bot; stopped. Wait an hour, slow down "
-            "(--sleep), or pass a cookies file of a logged-in browser (--cookies FILE), then rerun: "
+            "(--download-interval), or pass a cookies file of a logged-in browser (--cookies FILE), then rerun: "
             "finished tracks are kept", url)
     if _RATE.search(text):
         return YouTubeStop(
             "YouTube is rate limiting this address (HTTP 429 Too Many Requests); stopped. Wait an hour "
-            "or raise --sleep, then rerun: finished tracks are kept", url)
+            "or raise --download-interval, then rerun: finished tracks are kept", url)
     return None
 
 

@@ -52,7 +52,7 @@ def write_tracks(layout: Layout, tracks: Sequence[Mapping[str, object]]) -> None
 
 def fast_settings(**overrides: object) -> DownloadSettings:
     """Fast, offline settings: no sleeps, no backoff, generic extractor only, short clips allowed."""
-    base: dict[str, object] = dict(workers=2, download_workers=1, sleep=(0.0, 0.0), request_interval_s=0.0,
+    base: dict[str, object] = dict(workers=2, download_workers=1, download_interval_s=(0.0, 0.0), request_interval_s=0.0,
                                    request_jitter_s=0.0, retries=1, attempts=2, backoff_s=0.0, min_seconds=1.0,
                                    allowed_extractors=("generic",), progress=False)
     base.update(overrides)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from collectors.audio.bench import main
 
 
@@ -30,5 +32,6 @@ def test_bench_writes_its_table_and_json(tmp_path, capsys) -> None:
 
 
 def test_bench_refuses_nonsense(capsys) -> None:
-    assert main(["--files", "0"]) == 2
-    assert "--files must be >= 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as caught:
+        main(["--files", "0"])
+    assert caught.value.code == 2 and "--files: '0' must be at least 1" in capsys.readouterr().err

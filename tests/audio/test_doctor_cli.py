@@ -1,7 +1,9 @@
-"""``python -m collectors doctor`` and the ``download`` command line: what a user sees."""
+"""``python -m collectors doctor`` and the ``download`` command line: what a user sees (and the options every
+``collectors`` command shares)."""
 
 from __future__ import annotations
 
+import argparse
 import os
 import subprocess
 import sys
@@ -10,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from collectors.audio.doctor import check_cookie_file, check_ytdlp
-from collectors.cli import main
+from collectors.cli import main, parser
 
 REPO = Path(__file__).resolve().parents[2]
 FUTURE = 4102444800  # 2100-01-01
@@ -85,12 +87,13 @@ def test_download_refuses_a_bad_cookies_file_in_one_line(tmp_path, capsys) -> No
 def test_download_without_a_tracks_table_says_what_to_run_first(tmp_path, capsys) -> None:
     assert main(["download", "--data", str(tmp_path / "empty")]) == 2
     err = capsys.readouterr().err.strip()
-    assert "no tracks table" in err and "make collect" in err and "\n" not in err
+    tracks = tmp_path / "empty" / "manifests" / "tracks.csv"
+    assert err == f"error: {tracks} not found: run make collect (or make demo for the synthetic corpus) first"
     assert not (tmp_path / "empty" / "manifests" / "downloads.csv").exists()
 
 
 @pytest.mark.parametrize("args, words", [
-    (["--sleep", "10,5"], "0 <= MIN <= MAX"),
+    (["--download-interval", "10,5"], "0 <= MIN <= MAX"),
     (["--workers", "0"], "must be at least 1"),
     (["--threshold", "2"], "between 0 and 1"),
     (["--max-seconds", "-3"], "greater than 0"),
@@ -105,7 +108,7 @@ def test_help_documents_the_options_and_imports_nothing_heavy() -> None:
     proc = subprocess.run([sys.executable, "-m", "collectors", "download", "--help"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
-    for flag in ("--workers", "--sleep", "--cookies", "--max-seconds", "--window", "--limit", "--retry-failed"):
+    for flag in ("--workers", "--download-interval", "--request-interval", "--verify-audio", "--cookies", "--max-seconds", "--window", "--limit", "--retry-failed"):
         assert flag in proc.stdout
     code = ("import argparse, sys\n"
             "from collectors.audio import cmd\n"
@@ -113,3 +116,22 @@ def test_help_documents_the_options_and_imports_nothing_heavy() -> None:
             "print(sorted(m for m in ('yt_dlp', 'ytmusicapi', 'soundfile', 'ffmpeg', 'tqdm') if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert loaded.stdout.strip() == "[]", loaded.stdout + loaded.stderr
+
+
+@pytest.mark.parametrize("old, new", [
+    (["--sleep", "2,3"], ["--download-interval", "2,3"]),
+    (["--verify"], ["--verify-audio"]),
+])
+def test_old_download_flag_names_still_work_with_one_deprecation_line(old, new, capsys) -> None:
+    command = ["download", "--data", "somewhere"]
+    assert vars(parser().parse_args(command + old)) == vars(parser().parse_args(command + new))
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: {old[0]} is deprecated and will be removed; use {new[0]}"]
+
+
+def test_every_collectors_command_has_data_verbosity_and_version() -> None:
+    commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == {"collect", "import-export", "spotify-login", "labels", "download", "doctor", "corpus"}
+    for name, command in commands.items():
+        options = {option for action in command._actions for option in action.option_strings}
+        assert {"--data", "-v", "-q", "--version"} <= options, name

@@ -64,7 +64,7 @@ def test_verify_redoes_files_whose_hash_changed_and_nothing_else(tmp_path, media
     data[-10] ^= 0xFF
     path.write_bytes(bytes(data))
     searcher.searched.clear()
-    DownloadStage(layout, fast_settings(workers=1, verify_existing=True), searcher=searcher).run()
+    DownloadStage(layout, fast_settings(workers=1, verify_audio=True), searcher=searcher).run()
     assert searcher.searched == ["trerun00001"]
     from manifests.hashing import sha256_file
 

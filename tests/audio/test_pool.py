@@ -7,9 +7,10 @@ import subprocess
 
 import pytest
 
-from collectors.audio.pool import conversion_pool, should_pin, usable_cores
+from collectors.audio.pool import conversion_pool, should_pin, usable_cpus
+from manifests.config import usable_cores
 
-pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or len(usable_cores()) < 2,
+pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or usable_cores() < 2,
                                 reason="needs Linux CPU affinity and at least 2 usable cores")
 
 
@@ -29,14 +30,14 @@ def test_two_workers_get_one_distinct_core_each_and_their_children_inherit_it() 
     masks = [mask for mask, _ in seen.values()]
     assert all(len(mask) == 1 for mask in masks)
     assert masks[0] != masks[1]
-    assert set().union(*masks) <= set(usable_cores())
+    assert set().union(*masks) <= set(usable_cpus())
     for mask, child in seen.values():
         assert child == str(next(iter(mask)))
-    assert len(os.sched_getaffinity(0)) == len(usable_cores())  # the caller itself is never pinned
+    assert len(os.sched_getaffinity(0)) == usable_cores() == len(usable_cpus())  # the caller itself is never pinned
 
 
 def test_a_single_worker_and_unpinned_pools_run_free() -> None:
-    cores = set(usable_cores())
+    cores = set(usable_cpus())
     for workers, pin in ((1, None), (2, False)):
         with conversion_pool(workers, pin) as pool:
             masks = {mask for _, mask, _ in pool.map(_placement, range(2))}
@@ -44,7 +45,7 @@ def test_a_single_worker_and_unpinned_pools_run_free() -> None:
 
 
 def test_pinning_policy() -> None:
-    n = len(usable_cores())
+    n = usable_cores()
     assert not should_pin(1)  # alone, ffmpeg's own threads are best spread over the cores
     assert should_pin(2) and should_pin(n)
     assert not should_pin(n + 1)  # more workers than cores: pinning would stack them

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.cli import main
+from collectors.cli import main, parser
 from collectors.sources.musicbrainz import MusicBrainzSource
 from collectors.sources.pipeline import MAX_FAILURES_IN_ROW, LabelRun
 from tests.servers.local_site import LocalSite, Reply
@@ -45,7 +45,7 @@ def test_labels_writes_claims_per_source_keeps_others_and_resumes(tmp_path: Path
     with LocalSite() as site:
         serve_musicbrainz(site)
         args = ["--data", str(layout.root), "--contact", CONTACT, "--musicbrainz-url", site.url("/ws/2"),
-                "--musicbrainz-interval", "0.05", "--rym-pages", str(rym_pages)]
+                "--musicbrainz-request-interval", "0.05", "--rym-pages", str(rym_pages)]
         assert run_cli(*args) == 0
         out = capsys.readouterr().out
         claims = claims_of(layout)
@@ -86,7 +86,7 @@ def test_retry_after_beyond_the_cap_stops_cleanly_and_keeps_progress(tmp_path: P
         serve_musicbrainz(site)
         site.route("/ws/2/isrc/GBAAA9800002", Reply.json({"error": "slow down"}, 503, headers={"Retry-After": "7200"}))
         code = run_cli("--data", str(layout.root), "--contact", CONTACT, "--musicbrainz-url", site.url("/ws/2"),
-                       "--musicbrainz-interval", "0.05")
+                       "--musicbrainz-request-interval", "0.05")
         assert "/ws/2/recording" not in site.paths()  # t03's search never happened
     captured = capsys.readouterr()
     assert code == 2
@@ -114,7 +114,8 @@ def test_a_source_that_keeps_failing_stops_alone(tmp_path: Path) -> None:
     (["--sources", "musicbrainz"], {}, "no contact configured"),
     (["--sources", "discogs"], {}, "unknown source 'discogs'"),
     (["--sources", "rym"], {}, "give --rym-pages DIR"),
-    (["--rym-live", "--rym-interval", "2", "--contact", CONTACT], {}, "--rym-interval 2: RateYourMusic is asked at most"),
+    (["--rym-live", "--rym-request-interval", "2", "--contact", CONTACT], {},
+     "--rym-request-interval 2: RateYourMusic is asked at most"),
     (["--sources", "lastfm"], {"LASTFM_API_KEY": ""}, "Last.fm needs an API key"),
     (["--contact", "not-an-address"], {}, "--contact: contact 'not-an-address' is neither"),
     (["--sources", "rym", "--rym-pages", "/nonexistent/folder"], {}, "no such folder"),
@@ -134,5 +135,19 @@ def test_bad_input_is_one_line_and_exit_2(tmp_path: Path, capsys: pytest.Capture
 
 def test_missing_tracks_table_names_the_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli("--data", str(tmp_path / "empty"), "--contact", CONTACT) == 2
-    err = capsys.readouterr().err
-    assert "tracks.csv: no tracks table yet" in err
+    err = capsys.readouterr().err.strip()
+    tracks = tmp_path / "empty" / "manifests" / "tracks.csv"
+    assert err == f"error: {tracks} not found: run make collect (or make demo for the synthetic corpus) first"
+
+
+@pytest.mark.parametrize("old, new", [
+    (["--refresh"], ["--fresh"]),
+    (["--rym-interval", "12"], ["--rym-request-interval", "12"]),
+    (["--musicbrainz-interval", "2"], ["--musicbrainz-request-interval", "2"]),
+])
+def test_old_labels_flag_names_still_work_with_one_deprecation_line(old: list[str], new: list[str],
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    command = ["labels", "--data", "somewhere"]
+    assert vars(parser().parse_args(command + old)) == vars(parser().parse_args(command + new))
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: {old[0]} is deprecated and will be removed; use {new[0]}"]

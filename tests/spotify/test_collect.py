@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collectors.cli import main
+from collectors.cli import main, parser
 from collectors.spotify.collect import CollectOptions, Collector, summary_text
 from collectors.spotify.refs import parse_inline, parse_playlists_arg
 from manifests import Layout, read_table, write_table
@@ -137,14 +137,14 @@ def test_claims_of_other_sources_are_kept(library, layout, make_client) -> None:
     assert foreign in claims and len(claims) == 31
 
 
-def test_refresh_refetches_only_changed_playlists_and_drops_removed_tracks(library, layout, make_client) -> None:
+def test_fresh_refetches_only_changed_playlists_and_drops_removed_tracks(library, layout, make_client) -> None:
     _run(layout, make_client, f"rock={ROCK} jazz={JAZZ}")
     items_before = library.requests_to("items")
-    unchanged = _run(layout, make_client, f"rock={ROCK} jazz={JAZZ}", refresh=True)
+    unchanged = _run(layout, make_client, f"rock={ROCK} jazz={JAZZ}", fresh=True)
     assert unchanged.unchanged == [ROCK, JAZZ] and library.requests_to("items") == items_before
     library.playlists[JAZZ].entries = library.playlists[JAZZ].entries[:10]
     library.playlists[JAZZ].snapshot_id = "changed-snapshot"
-    changed = _run(layout, make_client, f"rock={ROCK} jazz={JAZZ}", refresh=True)
+    changed = _run(layout, make_client, f"rock={ROCK} jazz={JAZZ}", fresh=True)
     assert changed.fetched == [JAZZ] and library.requests_to("items") == items_before + 1
     tracks_rows, playlist_rows, claims = _tables(layout)
     assert len(tracks_rows) == 60 + 10 and sum(c["evidence"] == JAZZ for c in claims) == 10
@@ -200,7 +200,7 @@ def test_cli_collect_end_to_end_keeps_secrets_out(library, cli_env, token_cache,
     playlists = cli_env.parent / "playlists.csv"
     playlists.write_text(f"genre,playlist\nrock,https://open.spotify.com/playlist/{ROCK}?si=abc\n"
                          f"jazz,spotify:playlist:{JAZZ}\n")
-    code = main(["collect", "--playlists", str(playlists), "--data", str(cli_env), "--interval", "0", "-vv"])
+    code = main(["collect", "--playlists", str(playlists), "--data", str(cli_env), "--request-interval", "0", "-vv"])
     out = capsys.readouterr()
     assert code == 0 and "rock" in out.out and "jazz" in out.out
     token = token_cache.get_cached_token()
@@ -216,7 +216,7 @@ def test_cli_collect_end_to_end_keeps_secrets_out(library, cli_env, token_cache,
 
 def test_cli_client_credentials_and_market(library, cli_env, capsys) -> None:
     code = main(["collect", "--playlists", f"jazz={JAZZ}", "--auth", "client", "--market", "DE", "--data",
-                 str(cli_env), "--interval", "0", "-q"])
+                 str(cli_env), "--request-interval", "0", "-q"])
     assert code == 0 and library.requests_to("token") == 1
     assert all("market=DE" in path for _, path in library.log if "/v1/" in path)
 
@@ -225,7 +225,7 @@ def test_cli_exit_codes_and_one_line_errors(library, cli_env, capsys) -> None:
     theirs = spotify_id("playlist:theirs")
     library.add_playlist(theirs, "Theirs", tracks(2), owned=False)
     assert main(["collect", "--playlists", f"rock={ROCK} pop={theirs}", "--data", str(cli_env),
-                 "--interval", "0", "-q"]) == 1
+                 "--request-interval", "0", "-q"]) == 1
     assert "failed: pop / Theirs" in capsys.readouterr().out
     assert main(["collect", "--playlists", f"rock=https://open.spotify.com/track/{ROCK}", "--data",
                  str(cli_env)]) == 2
@@ -286,3 +286,14 @@ def test_ctrl_c_keeps_the_playlists_already_finished(library, layout, make_clien
     tracks_rows, playlist_rows, claims = _tables(layout)
     assert [(r["playlist_id"], r["status"]) for r in playlist_rows] == [(ROCK, "ok")]
     assert len(tracks_rows) == len(claims) == 60
+
+
+@pytest.mark.parametrize("old, new", [
+    (["--refresh"], ["--fresh"]),
+    (["--interval", "0.5"], ["--request-interval", "0.5"]),
+])
+def test_old_collect_flag_names_still_work_with_one_deprecation_line(old, new, capsys) -> None:
+    command = ["collect", "--playlists", f"rock={ROCK}"]
+    assert vars(parser().parse_args(command + old)) == vars(parser().parse_args(command + new))
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: {old[0]} is deprecated and will be removed; use {new[0]}"]

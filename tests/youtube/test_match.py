@@ -241,7 +241,7 @@ BOT = ("ERROR: [youtube] dQw4w9WgXcQ: Sign in to confirm you\u2019re not a bot. 
 def test_bot_checks_and_rate_limits_are_stops(message: str, expected: str) -> None:
     stop = stop_for(message)
     assert isinstance(stop, YouTubeStop) and expected in str(stop)
-    assert "--cookies" in str(stop) or "--sleep" in str(stop)
+    assert "--cookies" in str(stop) or "--download-interval" in str(stop)
 
 
 @pytest.mark.parametrize("message, kind, retryable", [

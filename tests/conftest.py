@@ -6,6 +6,9 @@ than ``localhost`` (a DNS query is a packet too), is refused with
 depend on the internet fails loudly instead.  Local fake servers on 127.0.0.1
 (and ::1) are allowed.  ``tests/test_network_guard.py`` proves the guard in a
 separate pytest run.
+
+Shared fixtures: ``layout`` (an empty data folder) and ``tiny_data`` (a complete
+small one); their builders, and more, are in :mod:`tests.fixtures`.
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ import socket
 from pathlib import Path
 
 import pytest
+
+from manifests.layout import Layout
 
 REPO = Path(__file__).resolve().parent.parent
 #: ../shared beside the checkout (CI) or shared/ inside it
@@ -101,3 +106,18 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.fail(f"shared folder not found beside the checkout ({SHARED}); CI provides ../shared")
     return SHARED
+
+
+@pytest.fixture
+def layout(tmp_path: Path) -> Layout:
+    """An empty data folder (``tmp_path/data``) for a test to fill."""
+    return Layout.at(tmp_path / "data")
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> Layout:
+    """Six tracks with tracks, claims, downloads (silent WAVs), splits and overrides written
+    (see :func:`tests.fixtures.corpus.tiny_data_folder`)."""
+    from tests.fixtures.corpus import tiny_data_folder
+
+    return tiny_data_folder(tmp_path / "data")

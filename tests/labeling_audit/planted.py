@@ -10,9 +10,8 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from manifests import write_table
 from manifests.layout import Layout
-from manifests.schema import CLAIMS, DOWNLOADS, LABELS, OVERRIDES, SPLITS_TABLE, TRACKS
+from tests.fixtures.corpus import label_row, split_row, track_row, write_tables
 
 PLANTED = {
     "duplicate_isrc": {"t-isrc-a", "t-isrc-b"},
@@ -36,11 +35,8 @@ FORMULA_TITLE = '=HYPERLINK("http://example.invalid","click")'
 
 
 def _track(tid: str, title: str, artists: list[str], **kw: object) -> dict:
-    row = {"track_id": tid, "title": title, "artists": artists, "album": kw.pop("album", f"Album of {tid}"),
-           "release_date": kw.pop("release_date", "2010"), "duration_ms": kw.pop("duration_ms", 200_000),
-           "isrc": kw.pop("isrc", None), "origin": "csv"}
-    row.update(kw)
-    return row
+    return track_row(tid, title, artists, origin="csv", **{"album": f"Album of {tid}", "release_date": "2010",
+                                                           "duration_ms": 200_000, **kw})
 
 
 def build(root: Path) -> Layout:
@@ -85,9 +81,8 @@ def build(root: Path) -> Layout:
         {"track_id": "t-clean-0", "source": "musicbrainz", "raw_genre": genre_of["t-clean-0"], "weight": 1.0,
          "evidence": "mbid-2"},
     ]
-    labels = [{"track_id": t["track_id"], "genres": {genre_of[t["track_id"]]: 1.0},
-               "top_genre": genre_of[t["track_id"]], "sources": {genre_of[t["track_id"]]: ["playlist"]},
-               "n_sources": 1, "status": "dropped" if t["track_id"] == "t-dropped" else "ok"} for t in tracks]
+    labels = [label_row(t["track_id"], {genre_of[t["track_id"]]: 1.0}, top=genre_of[t["track_id"]],
+                        status="dropped" if t["track_id"] == "t-dropped" else "ok") for t in tracks]
     for label in labels:
         if label["track_id"] == "t-unmapped":
             label["unmapped"] = ["zzz no such genre"]
@@ -129,12 +124,6 @@ def build(root: Path) -> Layout:
                      "t-leak-1": "train", "t-leak-2": "test", "t-album-1": "train", "t-album-2": "validation",
                      "t-hash-a": "train", "t-hash-b": "train"})
     del split_of["t-dropped"]
-    splits = [{"track_id": tid, "split": s, "group": tid, "seed": 1} for tid, s in split_of.items()]
-
-    write_table(layout.table_path("tracks"), TRACKS, tracks)
-    write_table(layout.table_path("claims"), CLAIMS, claims)
-    write_table(layout.table_path("labels"), LABELS, labels)
-    write_table(layout.table_path("downloads"), DOWNLOADS, downloads)
-    write_table(layout.table_path("splits"), SPLITS_TABLE, splits)
-    write_table(layout.overrides, OVERRIDES, [{"track_id": "t-dropped", "action": "drop", "note": "test"}])
-    return layout
+    return write_tables(layout, tracks=tracks, claims=claims, labels=labels, downloads=downloads,
+                        splits=[split_row(tid, s) for tid, s in split_of.items()],
+                        overrides=[{"track_id": "t-dropped", "action": "drop", "note": "test"}])

@@ -19,9 +19,9 @@ from labeling.splits import run_split
 from manifests import read_table, write_table
 from manifests.layout import Layout
 from manifests.schema import DOWNLOADS, LABELS, TRACKS, TRAINING
+from tests.fixtures.catalogue import make_catalogue
 
 from . import planted
-from .catalogue_factory import make_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

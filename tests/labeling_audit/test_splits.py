@@ -27,8 +27,7 @@ from manifests.errors import UserError
 from manifests.ids import artist_title_key
 from manifests.layout import Layout
 from manifests.schema import DOWNLOADS, LABELS, OVERRIDES, SPLITS_TABLE, TRACKS
-
-from .catalogue_factory import GENRES, make_catalogue
+from tests.fixtures.catalogue import GENRES, make_catalogue
 
 REPO = Path(__file__).resolve().parents[2]
 

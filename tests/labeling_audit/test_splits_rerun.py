@@ -10,8 +10,8 @@ from manifests import read_table
 from manifests.ids import make_track_id
 from manifests.layout import Layout
 from manifests.schema import SPLITS_TABLE
+from tests.fixtures.catalogue import make_catalogue
 
-from .catalogue_factory import make_catalogue
 from .test_splits import REPO, _write, assert_no_leakage
 
 

@@ -14,15 +14,9 @@ from manifests.io import read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides
 from manifests.schema import OVERRIDES, TRAINING
-
-from .conftest import download, track
-
-
-def label(track_id: str, genres: dict[str, float], status: str = "ok", top: str | None = "auto") -> dict:
-    if top == "auto":
-        top = next(iter(genres), None) if status == "ok" else None
-    return {"track_id": track_id, "genres": genres, "top_genre": top, "sources": {g: ["playlist"] for g in genres},
-            "n_sources": 1, "status": status}
+from tests.fixtures.corpus import download_row as download
+from tests.fixtures.corpus import label_row as label
+from tests.fixtures.corpus import track_row as track
 
 
 def test_every_exclusion_reason_is_counted(tmp_path: Path) -> None:

@@ -17,8 +17,7 @@ from manifests.cliutil import build_parser
 from manifests.io import read_table, write_table
 from manifests.layout import Layout
 from manifests.schema import CLAIMS, LABELS, TRAINING
-
-from .conftest import claim
+from tests.fixtures.corpus import claim_row as claim
 
 REPO = Path(__file__).resolve().parents[2]
 

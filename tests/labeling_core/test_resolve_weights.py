@@ -21,8 +21,8 @@ from manifests.errors import UserError
 from manifests.io import write_table
 from manifests.overrides import Overrides
 from manifests.schema import CLAIM_SOURCES, OVERRIDES
-
-from .conftest import claim, track
+from tests.fixtures.corpus import claim_row as claim
+from tests.fixtures.corpus import track_row as track
 
 
 @pytest.fixture(scope="module")

@@ -6,11 +6,11 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from manifests import TABLES, TableStore, read_table, write_table
 from manifests.overrides import Overrides
+from tests.fixtures.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -47,14 +47,6 @@ def _spawn(script: str, *args: str) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", script, *args], env=env, cwd=REPO)
 
 
-def _wait_for(predicate, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        if time.monotonic() > deadline:
-            raise AssertionError("child process never reached the expected point")
-        time.sleep(0.01)
-
-
 def test_kill_before_rename_keeps_the_old_file(tmp_path: Path) -> None:
     target = tmp_path / "tracks.csv"
     old = [{"track_id": "t000old", "title": "old", "artists": ["A"], "origin": "csv"}]
@@ -62,7 +54,7 @@ def test_kill_before_rename_keeps_the_old_file(tmp_path: Path) -> None:
     before = target.read_bytes()
     flag = tmp_path / "flag"
     child = _spawn(KILL_BEFORE_RENAME, str(target), str(flag))
-    _wait_for(flag.exists)
+    wait_until(flag.exists, what="the child to write its temporary file")
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert target.read_bytes() == before
@@ -78,8 +70,8 @@ def test_kill_before_rename_keeps_the_old_file(tmp_path: Path) -> None:
 def test_kill_while_flushing_leaves_a_valid_prefix_and_resume_continues(tmp_path: Path) -> None:
     target = tmp_path / "tracks.csv"
     child = _spawn(KILL_WHILE_FLUSHING, str(target))
-    _wait_for(lambda: target.exists() and target.stat().st_size > 20000)
-    time.sleep(0.3)
+    # kill it in the middle of a stream of rewrites: after the file has been replaced many times
+    wait_until(lambda: target.exists() and target.stat().st_size > 40000, what="the child to flush many rows")
     child.send_signal(signal.SIGKILL)
     child.wait()
     rows = read_table(target, TABLES["tracks"])  # valid, not torn

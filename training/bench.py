@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import platform
 import resource
 import tempfile
@@ -31,10 +30,12 @@ from typing import Any
 import numpy as np
 
 from manifests.cliutil import add_common_arguments, run_main, setup_logging
+from manifests.config import usable_cores
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
 
 from .config import MODEL_NAMES, PRESETS
+from .runtime import accelerator, jit_setting, quiet_tensorflow, start_backend, use_mixed_precision
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +117,16 @@ def naive_crops_per_s(layout: Any, rows: Sequence[dict], config: Any, n_crops: i
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
+    start_backend()
     import keras
 
     from .config import preset
     from .data.cache import build_cache
-    from .data.manifest import TrainCrops, prepare_dataset, read_manifest
+    from .data.manifest import prepare_dataset, read_manifest
+    from .data.sequences import TrainCrops, prefetch
     from .models.cnn import build_model
     from .models.features import LogMel
-    from .runs.train import _compile, _prefetch, accelerator, jit_setting, use_mixed_precision
+    from .runs.train import compile_model
 
     config = preset(args.preset)
     config.batch_size, config.min_tracks = args.batch_size, 1
@@ -196,12 +199,12 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
         try:
             model = build_model(config, len(data.labels))
-            _compile(model, config, device)
+            compile_model(model, config, device)
             steps = min(args.steps, len(seq))
             for x, y, w in (seq[0], seq[1]):  # trace and warm up
                 model.train_on_batch(x, y, sample_weight=w)
             started = time.perf_counter()
-            for step, (x, y, w) in enumerate(_prefetch(seq, config.workers)):  # the trainer's own loop
+            for step, (x, y, w) in enumerate(prefetch(seq, config.workers)):  # the trainer's own loop
                 model.train_on_batch(x, y, sample_weight=w)
                 if step + 1 == steps:
                     break
@@ -221,7 +224,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "model": config.model, "width": config.width, "n_mels": config.features.n_mels,
             "n_fft": config.features.n_fft, "hop_length": config.features.hop_length,
             "crop_seconds": config.features.crop_seconds, "batch_size": config.batch_size,
-            "backend": keras.backend.backend(), "device": device or f"cpu ({os.cpu_count()} cores)",
+            "backend": keras.backend.backend(), "device": device or f"cpu ({usable_cores()} cores)",
             "mixed_precision": mixed, "platform": platform.platform(),
             "pipeline_crops_per_s": round(pipeline_cps, 1),
             "pipeline_no_augment_crops_per_s": round(rates["plain"], 1),
@@ -293,6 +296,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (default: 3)")
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
+    quiet_tensorflow(args.verbose)
     if args.tracks < 20 or args.seconds < (args.crop_seconds or 4.0):
         raise UserError("--tracks must be at least 20 (every split needs each kind of signal) and "
                         "--seconds at least the crop length")

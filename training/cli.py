@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from manifests.cliutil import build_parser, dispatch, run_main
+from manifests.cliutil import build_parser, run_main, setup_logging
+
+from .runtime import quiet_tensorflow
 
 #: Modules that add a sub-command; each exposes ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
@@ -14,8 +16,12 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser("python -m training", "Train, evaluate and run the genre classifier on a training manifest.", COMMAND_MODULES)
-    return dispatch(parser, argv)
+    parser = build_parser("python -m training", "Train, evaluate and run the genre classifier on a training manifest.",
+                          COMMAND_MODULES)
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
+    quiet_tensorflow(args.verbose)  # before any command imports TensorFlow
+    return int(args.func(args) or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -11,7 +11,9 @@ from manifests.errors import UserError
 from training.config import AugmentConfig, TrainConfig
 from training.data.augment import add_noise, mixup, resample_to
 from training.data.cache import build_cache
-from training.data.manifest import FixedCrops, TrainCrops, prepare_dataset, read_crop, read_manifest
+from training.data.crops import read_crop
+from training.data.manifest import prepare_dataset, read_manifest
+from training.data.sequences import FixedCrops, TrainCrops
 
 from .corpus import SR, make_corpus
 
@@ -69,7 +71,7 @@ def test_empty_validation_split_is_named(corpus) -> None:
 def test_missing_manifest_is_a_clear_error(tmp_path: Path) -> None:
     from manifests.layout import Layout
 
-    with pytest.raises(UserError, match="training manifest not found.*labeling build"):
+    with pytest.raises(UserError, match=r"manifests/training\.csv not found: run make manifest first"):
         read_manifest(Layout.at(tmp_path))
 
 
@@ -94,7 +96,7 @@ def test_training_crops_are_in_bounds_seeded_and_new_each_epoch(corpus) -> None:
         np.testing.assert_array_equal(x[j, : source.size], source.astype(np.float32))
         assert np.all(x[j, source.size:] == 0)
     first = [seq[i][0] for i in range(len(seq))]
-    seq.on_epoch_end()
+    seq.epoch = 1  # the trainer moves the sequence to the next epoch
     second = [seq[i][0] for i in range(len(seq))]
     assert not np.array_equal(first[0], second[0])
     replay = TrainCrops(cache, data.train, config, class_weights=data.class_weights())

@@ -8,7 +8,8 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from training.models.features import LogMel, song_crop_starts, song_crops  # noqa: E402
+from training.data.crops import song_crop_starts, song_crops  # noqa: E402
+from training.models.features import LogMel  # noqa: E402
 
 SR = 16000
 

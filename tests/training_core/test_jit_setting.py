@@ -6,7 +6,7 @@ import pytest
 
 keras = pytest.importorskip("keras")
 
-from training.runs.train import jit_setting  # noqa: E402
+from training.runtime import jit_setting  # noqa: E402
 
 
 @pytest.mark.parametrize(("backend", "device", "expected"), [

@@ -8,7 +8,6 @@ predict are tested against a real saved model without a real training run.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -23,8 +22,8 @@ CROP_SECONDS = 1.0
 
 
 def _crops(layout: Layout, split: str, crop_samples: int, multi: bool) -> tuple[np.ndarray, np.ndarray]:
+    from training.data.crops import song_crops
     from training.evaluation.evaluate import load_wave
-    from training.models.features import song_crops
 
     waves, targets = [], []
     for row in read_table(layout.table_path("training"), TRAINING):
@@ -44,6 +43,7 @@ def make_run(run_dir: Path, layout: Layout, task: str = "single", epochs: int = 
 
     from training.config import FeatureConfig, TrainConfig
     from training.models.features import LogMel
+    from training.runs.rundir import RunDir
 
     config = TrainConfig(model="cnn_bn", task=task, epochs=epochs, seed=7,
                          features=FeatureConfig(crop_seconds=CROP_SECONDS, n_mels=32))
@@ -59,12 +59,13 @@ def make_run(run_dir: Path, layout: Layout, task: str = "single", epochs: int = 
                   metrics=["accuracy"] if task == "single" else ["binary_accuracy"])
     x_train, y_train = _crops(layout, "train", n, task == "multi")
     x_val, y_val = _crops(layout, "validation", n, task == "multi")
-    run_dir.mkdir(parents=True, exist_ok=True)
+    run = RunDir(run_dir)
+    run.path.mkdir(parents=True, exist_ok=True)
     model.fit(x_train, y_train, validation_data=(x_val, y_val), epochs=epochs, batch_size=16, verbose=0,
-              callbacks=[keras.callbacks.CSVLogger(str(run_dir / "history.csv"))])
-    model.save(run_dir / "model.keras")
-    config.save(run_dir / "config.json")
-    (run_dir / "labels.json").write_text(json.dumps(list(GENRES)), encoding="utf-8")
+              callbacks=[keras.callbacks.CSVLogger(str(run.history_file))])
+    model.save(run.model_file)
+    run.write_config(config)
+    run.write_labels(GENRES)
     return run_dir
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from training.evaluation import plots
+from training.runs.rundir import RunDir
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 TRAINER_COLUMNS = ["epoch", "accuracy", "loss", "val_accuracy", "val_loss", "lr", "crops_per_s", "steps_per_s",
@@ -18,15 +19,14 @@ def test_history_columns_are_grouped_into_panels_loss_first_bookkeeping_last() -
 
 
 def test_curves_png_from_a_trainer_history(tmp_path: Path) -> None:
-    history = tmp_path / "history.csv"
+    run = RunDir(tmp_path)
     rows = [",".join(TRAINER_COLUMNS)] + [f"{e},{0.5 + e / 10},{1.5 - e / 10},{0.4 + e / 10},{1.6 - e / 10},"
                                           f"0.001,40,1.2,2.0" for e in range(1, 5)]
-    history.write_text("\n".join(rows) + "\n")
-    out = plots.curves_png(history, tmp_path / "curves.png")
+    run.history_file.write_text("\n".join(rows) + "\n")
+    out = plots.curves_png(run.read_history(), run.curves_png)
     assert out is not None and out.read_bytes()[:8] == PNG_MAGIC and out.stat().st_size > 5000
-    empty = tmp_path / "empty.csv"
-    empty.write_text(",".join(TRAINER_COLUMNS) + "\n")
-    assert plots.curves_png(empty, tmp_path / "none.png") is None
+    run.history_file.write_text(",".join(TRAINER_COLUMNS) + "\n")
+    assert plots.curves_png(run.read_history(), tmp_path / "none.png") is None
     assert not (tmp_path / "none.png").exists()
 
 

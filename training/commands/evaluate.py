@@ -14,16 +14,19 @@ from manifests import Layout
 from manifests.cliutil import add_common_arguments, number
 from manifests.errors import UserError
 
+from ..runs.rundir import JSONObject, RunDir
+
 log = logging.getLogger(__name__)
 
 
 def _evaluate(args: argparse.Namespace) -> int:
-    from ..evaluation.evaluate import evaluate_run, resolve_run
+    from ..evaluation.evaluate import evaluate_run
 
     layout = Layout.at(args.data)
-    run_dir = resolve_run(args.run, layout)
-    result = evaluate_run(run_dir, layout, split=args.split, baseline=not args.no_baseline, n_crops=args.crops,
-                          manifest=args.manifest)
+    run = RunDir.resolve(args.run, layout)
+    with run.lock():
+        result = evaluate_run(run, layout, split=args.split, baseline=not args.no_baseline, n_crops=args.crops,
+                              manifest=args.manifest)
     song = result["song"]
     key = "accuracy" if result["task"] == "single" else "subset_accuracy"
     line = (f"{result['split']} split, {result['n_tracks']} tracks: song-level {key} {song[key]:.3f}, "
@@ -33,12 +36,12 @@ def _evaluate(args: argparse.Namespace) -> int:
     if base:
         line += f"; MFCC baseline {key} {base[key]:.3f}"
     print(line)
-    print(f"report: {run_dir / 'report.md'}")
+    print(f"report: {run.report_file}")
     _check_expectations(result, args.expect_accuracy, args.expect_margin)
     return 0
 
 
-def _check_expectations(result: dict, accuracy: float | None, margin: float | None) -> None:
+def _check_expectations(result: JSONObject, accuracy: float | None, margin: float | None) -> None:
     """Turn a quality bar (e.g. the demo's 0.85 and +10 points) into a failing exit status."""
     key = "accuracy" if result["task"] == "single" else "subset_accuracy"
     value = result["song"][key]
@@ -54,46 +57,44 @@ def _check_expectations(result: dict, accuracy: float | None, margin: float | No
 
 
 def _baseline(args: argparse.Namespace) -> int:
-    from ..evaluation.evaluate import resolve_run, update_baseline
+    from ..evaluation.evaluate import update_baseline
 
     layout = Layout.at(args.data)
-    run_dir = resolve_run(args.run, layout)
-    section = update_baseline(run_dir, layout, split=args.split, manifest=args.manifest)
+    run = RunDir.resolve(args.run, layout)
+    with run.lock():
+        section = update_baseline(run, layout, split=args.split, manifest=args.manifest)
     song = section["song"]
     key = "accuracy" if "accuracy" in song else "subset_accuracy"
     print(f"MFCC baseline on {song['n']} tracks: {key} {song[key]:.3f}, macro-F1 "
           f"{song['macro_f1'] if song['macro_f1'] is not None else float('nan'):.3f}")
-    target = run_dir / ("report.md" if (run_dir / "metrics.json").is_file() else "baseline.json")
+    target = run.report_file if run.has_metrics else run.baseline_file
     print(f"written: {target}")
     return 0
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ..evaluation.evaluate import resolve_run
     from ..evaluation.report import write_report
 
-    layout = Layout.at(args.data)
-    run_dir = resolve_run(args.run, layout)
-    path = write_report(run_dir)
+    run = RunDir.resolve(args.run, Layout.at(args.data))
+    with run.lock():
+        path = write_report(run)
     print(f"report: {path}")
     return 0
 
 
 def _predict(args: argparse.Namespace) -> int:
-    from ..runs.predict import newest_run, run_predict
+    from ..runs.predict import run_predict
 
     layout = Layout.at(args.data)
     if args.run:
-        from ..evaluation.evaluate import resolve_run
-
-        run_dir = resolve_run(args.run, layout)
+        run = RunDir.resolve(args.run, layout)
     else:
-        run_dir = newest_run(layout.runs)
-        log.info("using the newest run: %s", run_dir)
-    return run_predict(args.files, run_dir, top_k=args.top, as_json=args.json)
+        run = RunDir.newest(layout)
+        log.info("using the newest run: %s", run)
+    return run_predict(args.files, run, top_k=args.top, as_json=args.json)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "evaluate", help="score a trained run on the artist-disjoint test split, with the MFCC baseline",
         description="Song-level (mean over evenly spaced crops) and crop-level metrics of a run on the "

@@ -10,7 +10,7 @@ import argparse
 import logging
 from pathlib import Path
 
-from manifests.cliutil import add_common_arguments
+from manifests.cliutil import add_common_arguments, add_deprecated_alias
 from manifests.errors import UserError
 
 from ..config import (
@@ -41,7 +41,7 @@ FIELDS = {
 }
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "train", help="train (or continue) a CNN genre classifier on the training manifest",
         description="Train a CNN on the training manifest (manifests/training.csv). The run folder "
@@ -98,7 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--workers", type=int, metavar="N", help="threads preparing batches (default: 1)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run named by --run with its saved settings (only --epochs may change)")
-    p.add_argument("--overwrite", action="store_true", help="delete the run folder and start over")
+    p.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
+    add_deprecated_alias(p, "--overwrite", "--fresh")
     p.set_defaults(func=handle)
 
 
@@ -134,8 +135,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
 def handle(args: argparse.Namespace) -> int:
     from manifests.layout import Layout
 
-    if args.resume and args.overwrite:
-        raise UserError("--resume and --overwrite contradict each other; pick one")
+    if args.resume and args.fresh:
+        raise UserError("--resume and --fresh contradict each other; pick one")
     config = config_from_args(args)
     try:
         config.validate()
@@ -146,7 +147,7 @@ def handle(args: argparse.Namespace) -> int:
     from ..runs.train import train
 
     result = train(layout, config, run_name=args.run, manifest=args.manifest, resume=args.resume,
-                   overwrite=args.overwrite, epochs_override=args.epochs if args.resume else None,
+                   fresh=args.fresh, epochs_override=args.epochs if args.resume else None,
                    progress=not args.quiet)
     print(result.run_dir)
     return 0

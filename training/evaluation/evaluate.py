@@ -6,7 +6,7 @@ What a run folder gains (``data/runs/<run>/``):
   and the comparison table (stable key order, floats rounded to 4 decimals);
 * ``predictions.csv``: one row per evaluated track (truth, prediction, probabilities);
 * ``predictions-baseline.csv``: the same for the baseline;
-* ``confusion.png``, ``curves.png``, ``f1-per-genre.png`` and ``report.md`` (see :mod:`training.report`).
+* ``confusion.png``, ``curves.png``, ``f1-per-genre.png`` and ``report.md`` (see :mod:`training.evaluation.report`).
 
 Song-level predictions average the model's probabilities over evenly spaced crops that
 cover the whole track (``Bundle.song_crops``), which is how the seed project reached its
@@ -22,40 +22,41 @@ number measured on leaked artists says nothing about new music.
 from __future__ import annotations
 
 import csv
+import functools
 import io
-import json
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from manifests import Layout, atomic_write_text, read_table
+from manifests import Layout, Row, atomic_write_text
 from manifests.clock import utc_now_text
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.ids import normalize_text
-from manifests.schema import TRAINING
 
+from ..data.manifest import read_manifest
+from ..runs.rundir import JSONObject, RunDir
 from . import metrics as M
+from .report import write_report
+
+if TYPE_CHECKING:
+    from ..runs.bundle import Bundle
 
 log = logging.getLogger(__name__)
 
 #: The splits whose tracks the model learned from or was selected on.
 SEEN_SPLITS = ("train", "validation")
 
-METRICS_FILE = "metrics.json"
-PREDICTIONS_FILE = "predictions.csv"
-BASELINE_PREDICTIONS_FILE = "predictions-baseline.csv"
-
 
 # ---------------------------------------------------------------- the manifest side
 
 
-def check_split_disjoint(rows: Sequence[dict[str, Any]], split: str,
+def check_split_disjoint(rows: Sequence[Row], split: str,
                          against: Iterable[str] = SEEN_SPLITS, source: str = "the training manifest") -> None:
     """Refuse a split that shares an artist or an audio file with the splits the model saw.
 
@@ -96,34 +97,21 @@ def check_split_disjoint(rows: Sequence[dict[str, Any]], split: str,
 
 
 def load_manifest(layout: Layout, split: str, manifest: Path | str | None = None,
-                  run_dir: Path | None = None) -> tuple[list[dict[str, Any]], Path]:
+                  run: RunDir | None = None) -> tuple[list[Row], Path]:
     """The training manifest's rows, after checking that ``split`` is artist-disjoint.
 
     ``manifest`` defaults to ``<data>/manifests/training.csv``; a run trained on another
     table (run.json says which) gets a warning, since its test split may differ.
     """
-    path = Path(manifest) if manifest is not None else layout.table_path("training")
-    if not path.is_file():
-        raise UserError(f"{path}: training manifest not found; build it with 'python -m labeling build' "
-                        "(or pass --manifest)")
-    trained_on = _run_summary(run_dir).get("manifest") if run_dir is not None else None
+    path, rows = read_manifest(layout, manifest)
+    trained_on = run.read_summary().get("manifest") if run is not None else None
     if trained_on and Path(trained_on).resolve() != path.resolve():
         log.warning("%s was trained on %s but is evaluated on %s (pass --manifest to choose)",
-                    run_dir, trained_on, path)
-    rows = read_table(path, TRAINING)
+                    run, trained_on, path)
     if not any(r["split"] == split for r in rows):
         raise UserError(f"{path}: no tracks in the {split} split, nothing to evaluate")
     check_split_disjoint(rows, split, source=str(path))
     return rows, path
-
-
-def _run_summary(run_dir: Path) -> dict[str, Any]:
-    """The trainer's run.json (empty when absent or unreadable: it is informative only)."""
-    try:
-        data = json.loads((run_dir / "run.json").read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return {}
-    return data if isinstance(data, dict) else {}
 
 
 def multi_targets(genres: dict[str, float], labels: Sequence[str], min_weight: float) -> np.ndarray:
@@ -140,7 +128,7 @@ def multi_targets(genres: dict[str, float], labels: Sequence[str], min_weight: f
 class Truth:
     """The rows that can be scored against a label list, and why the others cannot."""
 
-    rows: list[dict[str, Any]]
+    rows: list[Row]
     values: np.ndarray
     skipped: dict[str, int] = field(default_factory=dict)
 
@@ -148,7 +136,7 @@ class Truth:
         return ", ".join(f"{n} {why}" for why, n in self.skipped.items() if n)
 
 
-def build_truth(rows: Sequence[dict[str, Any]], labels: Sequence[str], task: str,
+def build_truth(rows: Sequence[Row], labels: Sequence[str], task: str,
                 min_weight: float = 0.5) -> Truth:
     """Truth per row: a label index (single) or a 0/1 vector (multi); rows that cannot be scored are counted.
 
@@ -156,8 +144,8 @@ def build_truth(rows: Sequence[dict[str, Any]], labels: Sequence[str], task: str
     the genres whose weight reaches ``min_weight``, the same rule the trainer applies.
     """
     index = {g: i for i, g in enumerate(labels)}
-    kept: list[dict[str, Any]] = []
-    values: list[Any] = []
+    kept: list[Row] = []
+    values: list[int | np.ndarray] = []
     skipped = {"without a single top genre": 0, "with genres the model does not know": 0}
     for row in rows:
         if task == "single":
@@ -183,7 +171,7 @@ def build_truth(rows: Sequence[dict[str, Any]], labels: Sequence[str], task: str
     return Truth(kept, array, skipped)
 
 
-def load_wave(layout: Layout, row: dict[str, Any], sample_rate: int) -> np.ndarray:
+def load_wave(layout: Layout, row: Row, sample_rate: int) -> np.ndarray:
     """Decoded mono float32 audio of a manifest row at ``sample_rate``.
 
     16-bit WAVs already at the right rate are read with soundfile (the same samples
@@ -216,16 +204,6 @@ def load_wave(layout: Layout, row: dict[str, Any], sample_rate: int) -> np.ndarr
 # ---------------------------------------------------------------- the model side
 
 
-def bundle_sample_rate(bundle: Any) -> int:
-    """The sample rate the bundle's model expects."""
-    return int(bundle.sample_rate)
-
-
-def bundle_min_weight(bundle: Any) -> float:
-    """The label-weight threshold that made a genre a multi-label target during training."""
-    return float(bundle.config.label_threshold)
-
-
 @dataclass(frozen=True)
 class RunSpec:
     """What scoring needs to know about a run besides its weights: labels, task, thresholds, rate."""
@@ -237,21 +215,15 @@ class RunSpec:
     min_weight: float
 
     @classmethod
-    def of(cls, bundle: Any) -> RunSpec:
-        return cls(tuple(bundle.labels), bundle.task, float(bundle.threshold), bundle_sample_rate(bundle),
-                   bundle_min_weight(bundle))
+    def of(cls, bundle: Bundle) -> RunSpec:
+        return cls(tuple(bundle.labels), bundle.task, float(bundle.threshold), bundle.sample_rate,
+                   float(bundle.config.label_threshold))
 
     @classmethod
-    def read(cls, run_dir: Path) -> RunSpec:
+    def read(cls, run: RunDir) -> RunSpec:
         """From config.json and labels.json alone: no Keras import, no model loading."""
-        from ..config import ConfigError, TrainConfig
-        from ..runs.bundle import CONFIG_FILE, LABELS_FILE, read_labels
-
-        try:
-            config = TrainConfig.load(run_dir / CONFIG_FILE)
-        except ConfigError as exc:
-            raise UserError(str(exc)) from None
-        return cls(tuple(read_labels(run_dir / LABELS_FILE)), config.task, float(config.threshold),
+        config = run.read_config()
+        return cls(tuple(run.read_labels()), config.task, float(config.threshold),
                    int(config.features.sample_rate), float(config.label_threshold))
 
 
@@ -265,7 +237,7 @@ class Scored:
     n_crops: list[int]
 
 
-def score_tracks(bundle: Any, layout: Layout, rows: Sequence[dict[str, Any]],
+def score_tracks(bundle: Bundle, layout: Layout, rows: Sequence[Row],
                  n_crops: int | None = None, desc: str = "evaluating") -> Scored:
     """Run the model over evenly spaced crops of each whole track; the song score is their mean.
 
@@ -274,8 +246,8 @@ def score_tracks(bundle: Any, layout: Layout, rows: Sequence[dict[str, Any]],
     """
     from tqdm import tqdm
 
-    rate = bundle_sample_rate(bundle)
-    group = 2 * int(getattr(bundle, "batch_size", 32) or 32)
+    rate = bundle.sample_rate
+    group = 2 * bundle.batch_size
     crop_probs: list[np.ndarray] = []
     counts: list[int] = []
     pending: list[np.ndarray] = []
@@ -303,10 +275,10 @@ def score_tracks(bundle: Any, layout: Layout, rows: Sequence[dict[str, Any]],
 # ---------------------------------------------------------------- outputs
 
 
-def _label_text(task: str, labels: Sequence[str], value: Any) -> str:
+def _label_text(task: str, labels: Sequence[str], value: int | np.ndarray) -> str:
     if task == "single":
         return labels[int(value)]
-    return "; ".join(labels[j] for j in np.flatnonzero(value))
+    return "; ".join(labels[int(j)] for j in np.flatnonzero(value))
 
 
 def _predicted(task: str, probs: np.ndarray, threshold: float) -> np.ndarray:
@@ -315,7 +287,7 @@ def _predicted(task: str, probs: np.ndarray, threshold: float) -> np.ndarray:
     return (probs >= threshold).astype(np.int8)
 
 
-def predictions_csv(task: str, labels: Sequence[str], rows: Sequence[dict[str, Any]], truth: np.ndarray,
+def predictions_csv(task: str, labels: Sequence[str], rows: Sequence[Row], truth: np.ndarray,
                     probs: np.ndarray, threshold: float, n_crops: Sequence[int] | None = None) -> str:
     """One line per track: id, title, artists, truth, prediction, whether it is right, probabilities."""
     predicted = _predicted(task, probs, threshold)
@@ -339,34 +311,11 @@ def predictions_csv(task: str, labels: Sequence[str], rows: Sequence[dict[str, A
     return out.getvalue()
 
 
-def write_json(path: Path, data: dict[str, Any]) -> None:
-    atomic_write_text(path, json.dumps(M.rounded(data), indent=2, ensure_ascii=False) + "\n")
-
-
-def read_metrics(run_dir: Path) -> dict[str, Any]:
-    path = run_dir / METRICS_FILE
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no metrics yet; run `python -m training evaluate {run_dir}` first") from None
-    except json.JSONDecodeError as exc:
-        raise UserError(f"{path}: not valid JSON ({exc.msg} at line {exc.lineno}); rerun evaluate") from None
-
-
 # ---------------------------------------------------------------- the whole evaluation
 
 
-def resolve_run(run: str | Path, layout: Layout) -> Path:
-    """A run given as a folder path or as a name under ``<data>/runs``."""
-    path = Path(run)
-    for candidate in (path, layout.runs / str(run)):
-        if (candidate / "model.keras").is_file() or (candidate / "config.json").is_file():
-            return candidate
-    raise UserError(f"{run}: not a run folder (no model.keras or config.json there or under {layout.runs})")
-
-
-def run_baseline(spec: RunSpec, layout: Layout, rows: Sequence[dict[str, Any]], split: str,
-                 seed: int = 0) -> tuple[dict[str, Any], str]:
+def run_baseline(spec: RunSpec, layout: Layout, rows: Sequence[Row], split: str,
+                 seed: int = 0) -> tuple[JSONObject, str]:
     """Fit the MFCC baseline on the train split and score it on ``split``; (section, predictions CSV)."""
     from .baseline import BaselineModel, FeatureCache, MfccConfig, features_for
 
@@ -379,14 +328,14 @@ def run_baseline(spec: RunSpec, layout: Layout, rows: Sequence[dict[str, Any]], 
     if not train.rows:
         raise UserError("the train split has no track with a genre the model knows; cannot fit the baseline")
 
-    def items(truth: Truth) -> list[tuple[str | None, Any]]:
-        out = []
+    def items(truth: Truth) -> list[tuple[str | None, Callable[[], np.ndarray]]]:
+        out: list[tuple[str | None, Callable[[], np.ndarray]]] = []
         for row in truth.rows:
             sha = row.get("sha256")
             if not sha:
                 path = layout.resolve(row["audio_path"])
                 sha = sha256_file(path) if path.is_file() else None
-            out.append((sha, lambda row=row: load_wave(layout, row, rate)))
+            out.append((sha, functools.partial(load_wave, layout, row, rate)))
         return out
 
     started = time.perf_counter()
@@ -411,18 +360,19 @@ def run_baseline(spec: RunSpec, layout: Layout, rows: Sequence[dict[str, Any]], 
     return section, predictions_csv(task, labels, test.rows, test.values, probs, threshold)
 
 
-def evaluate_run(run_dir: Path, layout: Layout, *, split: str = "test", baseline: bool = True,
+def evaluate_run(run: RunDir, layout: Layout, *, split: str = "test", baseline: bool = True,
                  n_crops: int | None = None, manifest: Path | str | None = None,
-                 bundle: Any = None) -> dict[str, Any]:
+                 bundle: Bundle | None = None) -> JSONObject:
     """Evaluate a run folder, write its metrics, predictions, plots and report; return the metrics."""
-    rows, manifest = load_manifest(layout, split, manifest, run_dir)
+    rows, manifest = load_manifest(layout, split, manifest, run)
     if bundle is None:
         from ..runs.bundle import load_bundle
 
-        bundle = load_bundle(run_dir)
+        bundle = load_bundle(run)
     labels, task = list(bundle.labels), bundle.task
     threshold = float(bundle.threshold)
-    truth = build_truth([r for r in rows if r["split"] == split], labels, task, bundle_min_weight(bundle))
+    truth = build_truth([r for r in rows if r["split"] == split], labels, task,
+                        float(bundle.config.label_threshold))
     if truth.skipped and any(truth.skipped.values()):
         log.warning("%s split: not scored: %s", split, truth.describe_skipped())
     if not truth.rows:
@@ -432,19 +382,19 @@ def evaluate_run(run_dir: Path, layout: Layout, *, split: str = "test", baseline
     scored = score_tracks(bundle, layout, truth.rows, n_crops, desc=f"evaluating ({split})")
     seconds = time.perf_counter() - started
     crop_truth = truth.values[scored.crop_owner]
-    result: dict[str, Any] = {
-        "run": run_dir.name,
+    result: JSONObject = {
+        "run": run.name,
         "task": task,
         "split": split,
         "labels": labels,
         "threshold": threshold if task == "multi" else None,
         "evaluated_at": utc_now_text(),
         "manifest": str(manifest),
-        "model": getattr(bundle.config, "model", None),
+        "model": bundle.config.model,
         "artist_disjoint": True,
         "n_tracks": len(truth.rows),
         "n_crops": int(scored.crop_probs.shape[0]),
-        "crop_seconds": round(int(bundle.crop_samples) / bundle_sample_rate(bundle), 3),
+        "crop_seconds": round(bundle.crop_samples / bundle.sample_rate, 3),
         "not_scored": {k: v for k, v in truth.skipped.items() if v},
         "eval_seconds": seconds,
         "song": M.compute(task, truth.values, scored.song_probs, labels, threshold),
@@ -458,34 +408,31 @@ def evaluate_run(run_dir: Path, layout: Layout, *, split: str = "test", baseline
         result["baseline"] = section
         result["comparison"] = M.comparison(task, result["song"], section["song"])
     # Everything is computed: only now are files replaced, so a failure above leaves the old set intact.
-    atomic_write_text(run_dir / PREDICTIONS_FILE, predictions)
+    atomic_write_text(run.predictions_file, predictions)
     if baseline_predictions is not None:
-        atomic_write_text(run_dir / BASELINE_PREDICTIONS_FILE, baseline_predictions)
+        atomic_write_text(run.baseline_predictions_file, baseline_predictions)
     else:  # an older baseline's predictions would no longer match metrics.json
-        (run_dir / BASELINE_PREDICTIONS_FILE).unlink(missing_ok=True)
-    write_json(run_dir / METRICS_FILE, result)
-    from .report import write_report
+        run.baseline_predictions_file.unlink(missing_ok=True)
+    result = M.rounded(result)
+    run.write_metrics(result)
+    write_report(run)
+    return result
 
-    write_report(run_dir)
-    return M.rounded(result)
 
-
-def update_baseline(run_dir: Path, layout: Layout, *, split: str | None = None,
-                    manifest: Path | str | None = None) -> dict[str, Any]:
+def update_baseline(run: RunDir, layout: Layout, *, split: str | None = None,
+                    manifest: Path | str | None = None) -> JSONObject:
     """Refit and rescore only the baseline (no model loaded), merging it into an existing ``metrics.json``."""
-    existing = read_metrics(run_dir) if (run_dir / METRICS_FILE).is_file() else None
+    existing = run.read_metrics() if run.has_metrics else None
     split = split or (existing or {}).get("split") or "test"
-    rows, _ = load_manifest(layout, split, manifest, run_dir)
-    spec = RunSpec.read(run_dir)
+    rows, _ = load_manifest(layout, split, manifest, run)
+    spec = RunSpec.read(run)
     section, text = run_baseline(spec, layout, rows, split)
-    atomic_write_text(run_dir / BASELINE_PREDICTIONS_FILE, text)
+    atomic_write_text(run.baseline_predictions_file, text)
     if existing is not None and existing.get("split") == split:
         existing["baseline"] = section
         existing["comparison"] = M.comparison(spec.task, existing["song"], section["song"])
-        write_json(run_dir / METRICS_FILE, existing)
-        from .report import write_report
-
-        write_report(run_dir)
+        run.write_metrics(M.rounded(existing))
+        write_report(run)
     else:
-        write_json(run_dir / "baseline.json", {"split": split, "labels": list(spec.labels), **section})
+        run.write_baseline(M.rounded({"split": split, "labels": list(spec.labels), **section}))
     return M.rounded(section)

@@ -7,10 +7,9 @@ headless server or CI job draws the same files as a laptop.
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -97,19 +96,15 @@ def per_genre_confusion_png(confusion: dict[str, Sequence[Sequence[int]]], path:
     return _save(fig, path)
 
 
-def read_history(path: Path) -> dict[str, list[float]]:
-    """history.csv as columns of floats (cells that are not numbers become NaN)."""
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
+def history_columns(rows: Sequence[Mapping[str, float | int | str]]) -> dict[str, list[float]]:
+    """history.csv rows as columns of floats (cells that are not numbers become NaN)."""
     if not rows:
         return {}
     columns: dict[str, list[float]] = {name: [] for name in rows[0]}
     for row in rows:
         for name in columns:
-            try:
-                columns[name].append(float(row.get(name) or "nan"))
-            except ValueError:
-                columns[name].append(float("nan"))
+            value = row.get(name)
+            columns[name].append(float(value) if isinstance(value, (int, float)) else float("nan"))
     return columns
 
 
@@ -125,11 +120,15 @@ def curve_groups(columns: Sequence[str]) -> dict[str, list[str]]:
     return {g: sorted(groups[g], key=lambda c: c.startswith("val_")) for g in ordered}
 
 
-def curves_png(history_csv: Path, path: Path) -> Path | None:
-    """Loss and metric curves per epoch (train vs validation); None when there is no history."""
-    history = read_history(history_csv)
+def curves_png(rows: Sequence[Mapping[str, float | int | str]], path: Path,
+               source: str = "history.csv") -> Path | None:
+    """Loss and metric curves per epoch (train vs validation); None when there is no history.
+
+    ``rows`` are a run's history.csv rows (:meth:`training.runs.rundir.RunDir.read_history`).
+    """
+    history = history_columns(rows)
     if not history:
-        log.warning("%s has no rows: no training curves drawn", history_csv)
+        log.warning("%s has no rows: no training curves drawn", source)
         return None
     n = len(next(iter(history.values())))
     epochs = history.get("epoch") or list(range(n))
@@ -137,7 +136,7 @@ def curves_png(history_csv: Path, path: Path) -> Path | None:
     groups = {g: cols for g, cols in curve_groups(list(history)).items()
               if any(np.isfinite(history[c]).any() for c in cols)}
     if not groups:
-        log.warning("%s has no metric columns: no training curves drawn", history_csv)
+        log.warning("%s has no metric columns: no training curves drawn", source)
         return None
     cols = 2 if len(groups) in (2, 4) else min(3, len(groups))
     rows = math.ceil(len(groups) / cols)
@@ -165,7 +164,7 @@ def curves_png(history_csv: Path, path: Path) -> Path | None:
     return _save(fig, path)
 
 
-def per_genre_f1_png(labels: Sequence[str], series: dict[str, dict[str, dict]], path: Path,
+def per_genre_f1_png(labels: Sequence[str], series: dict[str, dict[str, dict[str, Any]]], path: Path,
                      title: str = "F1 per genre (song level, test split)") -> Path:
     """Grouped bars: F1 of each genre for each system (e.g. CNN and MFCC baseline)."""
     n = len(labels)

@@ -10,18 +10,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
 
 from manifests import atomic_write_text
 
+from ..runs.rundir import JSONObject, RunDir
 from . import metrics as M
 
 log = logging.getLogger(__name__)
-
-REPORT_FILE = "report.md"
-CONFUSION_PNG = "confusion.png"
-CURVES_PNG = "curves.png"
-F1_PNG = "f1-per-genre.png"
 
 _NAMES = {
     "accuracy": "accuracy", "balanced_accuracy": "balanced accuracy", "macro_f1": "macro-F1",
@@ -31,11 +26,11 @@ _NAMES = {
 }
 
 
-def _num(value: Any, digits: int = 3) -> str:
+def _num(value: float | None, digits: int = 3) -> str:
     return "–" if value is None else f"{value:.{digits}f}"
 
 
-def _points(value: Any) -> str:
+def _points(value: float | None) -> str:
     return "–" if value is None else f"{value:+.1f}"
 
 
@@ -45,7 +40,7 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     return lines
 
 
-def draw_plots(run_dir: Path, metrics: dict[str, Any]) -> dict[str, Path]:
+def draw_plots(run: RunDir, metrics: JSONObject) -> dict[str, Path]:
     """(Re)draw the PNGs of a run; returns the ones that exist afterwards, by role."""
     from . import plots
 
@@ -54,28 +49,27 @@ def draw_plots(run_dir: Path, metrics: dict[str, Any]) -> dict[str, Path]:
     drawn: dict[str, Path] = {}
     if metrics["task"] == "single":
         drawn["confusion"] = plots.confusion_matrix_png(
-            song["confusion_matrix"], labels, run_dir / CONFUSION_PNG,
+            song["confusion_matrix"], labels, run.confusion_png,
             title=f"Confusion matrix, song level, {metrics['split']} split (rows normalised)")
     else:
         drawn["confusion"] = plots.per_genre_confusion_png(
-            song["confusion_per_genre"], run_dir / CONFUSION_PNG,
+            song["confusion_per_genre"], run.confusion_png,
             title=f"Per-genre confusion, song level, {metrics['split']} split (rows normalised)")
-    history = run_dir / "history.csv"
-    if history.is_file():
-        curves = plots.curves_png(history, run_dir / CURVES_PNG)
+    if run.history_file.is_file():
+        curves = plots.curves_png(run.read_history(), run.curves_png, source=str(run.history_file))
         if curves is not None:
             drawn["curves"] = curves
     else:
-        log.warning("%s not found: the report has no training curves", history)
+        log.warning("%s not found: the report has no training curves", run.history_file)
     series = {"CNN": song["per_genre"]}
     if metrics.get("baseline"):
         series["MFCC baseline"] = metrics["baseline"]["song"]["per_genre"]
-    drawn["f1"] = plots.per_genre_f1_png(labels, series, run_dir / F1_PNG,
+    drawn["f1"] = plots.per_genre_f1_png(labels, series, run.f1_png,
                                          title=f"F1 per genre, song level, {metrics['split']} split")
     return drawn
 
 
-def _confused_pairs(metrics: dict[str, Any], top: int = 3) -> list[str]:
+def _confused_pairs(metrics: JSONObject, top: int = 3) -> list[str]:
     """The most frequent mistakes ('true → predicted', share of the true genre)."""
     if metrics["task"] != "single":
         return []
@@ -90,9 +84,9 @@ def _confused_pairs(metrics: dict[str, Any], top: int = 3) -> list[str]:
     return [f"{a} → {b}: {n} track(s), {share:.0%} of {a}" for share, n, a, b in pairs[:top]]
 
 
-def render_report(metrics: dict[str, Any], plots_drawn: dict[str, Path],
+def render_report(metrics: JSONObject, run: RunDir, plots_drawn: dict[str, Path],
                   present: set[str] | None = None) -> str:
-    """The Markdown text of report.md."""
+    """The Markdown text of report.md; the file list names only files in ``present`` when given."""
     task, split = metrics["task"], metrics["split"]
     song, crop = metrics["song"], metrics.get("crop") or {}
     base = (metrics.get("baseline") or {}).get("song")
@@ -178,29 +172,28 @@ def render_report(metrics: dict[str, Any], plots_drawn: dict[str, Path],
         if role in plots_drawn:
             lines += [f"![{caption}]({plots_drawn[role].name})", ""]
     lines += ["## Files in this run folder", ""]
-    files = [("metrics.json", "every number above, plus the per-genre details and confusion counts"),
-             ("predictions.csv", "one row per evaluated track: truth, prediction, probabilities per genre"),
-             ("predictions-baseline.csv", "the same for the MFCC baseline"),
-             (", ".join(p.name for p in plots_drawn.values()), "the plots"),
-             ("config.json, labels.json, model.keras", "the trained model bundle "
-              "(`python -m training predict FILE --run <this folder>`)"),
-             ("history.csv", "loss and metrics per epoch")]
+    files: list[tuple[list[Path], str]] = [
+        ([run.metrics_file], "every number above, plus the per-genre details and confusion counts"),
+        ([run.predictions_file], "one row per evaluated track: truth, prediction, probabilities per genre"),
+        ([run.baseline_predictions_file], "the same for the MFCC baseline"),
+        (list(plots_drawn.values()), "the plots"),
+        ([run.config_file, run.labels_file, run.model_file], "the trained model bundle "
+         "(`python -m training predict FILE --run <this folder>`)"),
+        ([run.history_file], "loss and metrics per epoch")]
     if present is not None:  # list only what is really there
-        files = [(a, b) for a, b in files if a.split(", ")[0] in present]
-    lines += _table(["file", "what"], [[", ".join(f"`{n}`" for n in a.split(", ")), b] for a, b in files])
+        files = [(paths, what) for paths, what in files if paths and paths[0].name in present]
+    lines += _table(["file", "what"], [[", ".join(f"`{p.name}`" for p in paths), what] for paths, what in files])
     lines += ["", "Regenerate this report and its plots with `python -m training report "
               f"{metrics['run']}`.", ""]
     return "\n".join(lines)
 
 
-def write_report(run_dir: Path) -> Path:
+def write_report(run: RunDir) -> Path:
     """Draw the plots and write report.md from the run's metrics.json."""
-    from .evaluate import read_metrics
-
-    metrics = read_metrics(run_dir)
-    drawn = draw_plots(run_dir, metrics)
-    path = run_dir / REPORT_FILE
-    present = {p.name for p in run_dir.iterdir() if p.is_file()}
-    atomic_write_text(path, render_report(metrics, drawn, present | {REPORT_FILE}))
+    metrics = run.read_metrics()
+    drawn = draw_plots(run, metrics)
+    path = run.report_file
+    present = run.files() | {path.name}
+    atomic_write_text(path, render_report(metrics, run, drawn, present))
     log.info("report written to %s", path)
     return path

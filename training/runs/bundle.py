@@ -1,6 +1,6 @@
 """A trained run, loaded for prediction: model, label list and feature settings together.
 
-A run folder (``data/runs/<name>/``) carries everything predict needs:
+A run folder (:class:`~training.runs.rundir.RunDir`) carries everything predict needs:
 ``config.json`` (the full :class:`~training.config.TrainConfig`), ``labels.json``
 (the ordered label list the model's outputs follow) and ``model.keras`` (the
 best model, whose first layer is the log-mel front end).  Evaluation and
@@ -10,23 +10,24 @@ about crop length, sample rate or label order.
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from manifests.errors import UserError
 
-from ..config import ConfigError, TrainConfig
+from ..config import TrainConfig
+from ..data.crops import song_crops
+from ..runtime import accelerator, jit_setting, start_backend
+from .rundir import RunDir
+
+if TYPE_CHECKING:
+    import keras
 
 log = logging.getLogger(__name__)
-
-CONFIG_FILE = "config.json"
-LABELS_FILE = "labels.json"
-MODEL_FILE = "model.keras"
 
 
 @dataclass
@@ -34,7 +35,7 @@ class Bundle:
     """A loaded run. Waveforms are mono float32 at ``sample_rate`` in [-1, 1]."""
 
     run_dir: Path
-    model: Any
+    model: keras.Model
     labels: list[str]
     config: TrainConfig
     batch_size: int = 32
@@ -75,13 +76,11 @@ class Bundle:
 
     def song_crops(self, wave: np.ndarray, n_crops: int | None = None) -> np.ndarray:
         """Evenly spaced crops over the whole track ``[n, crop_samples]``; a short track is zero-padded."""
-        from ..models.features import song_crops
-
         return song_crops(wave, self.crop_samples, n_crops)
 
     def predict_song(self, wave: np.ndarray, n_crops: int | None = None) -> np.ndarray:
         """Song-level probabilities ``[n_labels]``: the mean over evenly spaced crops."""
-        return self.predict_crops(self.song_crops(wave, n_crops)).mean(axis=0)
+        return np.asarray(self.predict_crops(self.song_crops(wave, n_crops)).mean(axis=0))
 
     def top(self, probs: np.ndarray, k: int = 3) -> list[tuple[str, float]]:
         """The ``k`` most probable labels with their probabilities, best first."""
@@ -89,47 +88,30 @@ class Bundle:
         return [(self.labels[i], float(probs[i])) for i in order]
 
 
-def read_labels(path: Path) -> list[str]:
-    try:
-        labels = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UserError(f"{path}: no label list; is this a finished training run?") from None
-    except (OSError, json.JSONDecodeError) as exc:
-        raise UserError(f"{path}: unreadable label list: {exc}") from None
-    if not isinstance(labels, list) or not labels or not all(isinstance(x, str) for x in labels):
-        raise UserError(f"{path}: expected a non-empty JSON list of genre names")
-    return labels
-
-
-def load_bundle(run_dir: Path | str, *, batch_size: int = 32) -> Bundle:
+def load_bundle(run_dir: Path | str | RunDir, *, batch_size: int = 32) -> Bundle:
     """Load a run folder for prediction; one-line ``UserError`` when something is missing or inconsistent."""
-    run_dir = Path(run_dir)
-    if not run_dir.is_dir():
-        raise UserError(f"{run_dir}: no such run folder (train one with 'python -m training train')")
-    model_path = run_dir / MODEL_FILE
-    if not model_path.is_file():
-        raise UserError(f"{model_path}: no trained model in this run folder (training unfinished? "
+    run = run_dir if isinstance(run_dir, RunDir) else RunDir(Path(run_dir))
+    if not run.path.is_dir():
+        raise UserError(f"{run}: no such run folder (train one with 'python -m training train')")
+    if not run.model_file.is_file():
+        raise UserError(f"{run.model_file}: no trained model in this run folder (training unfinished? "
                         "rerun the same train command to continue it)")
-    try:
-        config = TrainConfig.load(run_dir / CONFIG_FILE)
-    except ConfigError as exc:
-        raise UserError(str(exc)) from None
-    labels = read_labels(run_dir / LABELS_FILE)
+    config = run.read_config()
+    labels = run.read_labels()
 
+    start_backend()
     import keras
 
     from ..models import cnn, features  # noqa: F401  (registers the custom layers for deserialisation)
 
     try:
-        model = keras.models.load_model(model_path, compile=False)
+        model = keras.models.load_model(run.model_file, compile=False)
     except Exception as exc:  # a corrupt or foreign file: say which, in one line
-        raise UserError(f"{model_path}: cannot load the model: {type(exc).__name__}: "
+        raise UserError(f"{run.model_file}: cannot load the model: {type(exc).__name__}: "
                         f"{str(exc).splitlines()[0] if str(exc) else ''}") from None
-    from .train import accelerator, jit_setting
-
     model.jit_compile = jit_setting(accelerator())
     n_out = model.output_shape[-1]
     if n_out != len(labels):
-        raise UserError(f"{run_dir}: model has {n_out} outputs but {LABELS_FILE} lists {len(labels)} labels")
-    log.debug("loaded %s: %s, %d labels", run_dir, config.model, len(labels))
-    return Bundle(run_dir=run_dir, model=model, labels=labels, config=config, batch_size=batch_size)
+        raise UserError(f"{run}: model has {n_out} outputs but {run.labels_file.name} lists {len(labels)} labels")
+    log.debug("loaded %s: %s, %d labels", run, config.model, len(labels))
+    return Bundle(run_dir=run.path, model=model, labels=labels, config=config, batch_size=batch_size)

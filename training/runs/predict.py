@@ -14,11 +14,16 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
 
 import numpy as np
 
 from manifests.errors import UserError
+
+from .rundir import RunDir
+
+if TYPE_CHECKING:
+    from .bundle import Bundle
 
 log = logging.getLogger(__name__)
 
@@ -39,19 +44,11 @@ class FilePrediction:
                 "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()}}
 
 
-def newest_run(runs_dir: Path) -> Path:
-    """The most recently trained complete run (a folder holding model.keras) under ``runs_dir``."""
-    candidates = [p.parent for p in runs_dir.glob("*/model.keras") if (p.parent / "config.json").is_file()]
-    if not candidates:
-        raise UserError(f"{runs_dir}: no trained run found (no <run>/model.keras); train one with "
-                        "`python -m training train` or pass --run RUN_DIR")
-    return max(candidates, key=lambda p: ((p / "model.keras").stat().st_mtime, p.name))
-
-
-def predict_file(bundle: Any, path: Path, top_k: int, sample_rate: int) -> FilePrediction:
+def predict_file(bundle: Bundle, path: Path, top_k: int) -> FilePrediction:
     """Decode one file and average the model over crops covering it; raises UserError on bad input."""
     from manifests.audio import FFmpegError, decode_audio
 
+    sample_rate = bundle.sample_rate
     if not path.exists():
         raise UserError(f"{path}: no such file")
     if path.is_dir():
@@ -91,28 +88,26 @@ def format_table(result: FilePrediction, task: str, threshold: float, bar_width:
     return "\n".join(lines)
 
 
-def run_predict(files: Sequence[str], run_dir: Path, top_k: int = 3, as_json: bool = False,
-                out: Any = None, err: Any = None) -> int:
+def run_predict(files: Sequence[str], run: RunDir, top_k: int = 3, as_json: bool = False,
+                out: TextIO | None = None, err: TextIO | None = None) -> int:
     """Predict every file; print a table (or JSON); 0 when all worked, 2 when any file failed."""
     import sys
 
-    from ..evaluation.evaluate import bundle_sample_rate
     from .bundle import load_bundle
 
     out = out or sys.stdout
     err = err or sys.stderr
-    bundle = load_bundle(run_dir)
-    rate = bundle_sample_rate(bundle)
+    bundle = load_bundle(run)
     threshold = float(bundle.threshold)
     results: list[FilePrediction] = []
     errors: list[dict[str, str]] = []
     if not as_json:
         kind = "single-label" if bundle.task == "single" else f"multi-label, threshold {threshold:g}"
-        print(f"run: {run_dir} ({kind}, {len(bundle.labels)} genres)\n", file=out, flush=True)
+        print(f"run: {run} ({kind}, {len(bundle.labels)} genres)\n", file=out, flush=True)
     for name in files:
         path = Path(name)
         try:
-            result = predict_file(bundle, path, top_k, rate)
+            result = predict_file(bundle, path, top_k)
         except UserError as exc:
             errors.append({"file": str(path), "error": str(exc)})
             print(f"error: {exc}", file=err, flush=True)
@@ -122,7 +117,7 @@ def run_predict(files: Sequence[str], run_dir: Path, top_k: int = 3, as_json: bo
             print(format_table(result, bundle.task, threshold), file=out, flush=True)
             print(file=out)
     if as_json:
-        payload = {"run": str(run_dir), "task": bundle.task, "labels": list(bundle.labels),
+        payload = {"run": str(run), "task": bundle.task, "labels": list(bundle.labels),
                    "threshold": threshold if bundle.task == "multi" else None,
                    "results": [r.as_json() for r in results], "errors": errors}
         print(json.dumps(payload, indent=2, ensure_ascii=False), file=out, flush=True)

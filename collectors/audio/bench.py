@@ -28,8 +28,9 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any
 
 from manifests.audio import ffmpeg_exe
 from manifests.cliutil import add_common_arguments, number, run_main, setup_logging
@@ -92,7 +93,7 @@ def _cpu_s() -> float:
     return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
 
 
-def _timed(func, files: Sequence[Path], out_dir: Path) -> tuple[float, float]:
+def _timed(func: Callable[[Path, Path], object], files: Sequence[Path], out_dir: Path) -> tuple[float, float]:
     """Wall-clock and CPU seconds for converting ``files`` one after the other."""
     cpu, started = _cpu_s(), time.perf_counter()
     for index, src in enumerate(files):
@@ -114,7 +115,7 @@ def _pool_throughput(workers: int, tasks: list[ConvertTask], audio_s: float, pin
     return audio_s / elapsed
 
 
-def _scaling(max_workers: int, tasks: list[ConvertTask], audio_s: float, repeat: int) -> list[dict]:
+def _scaling(max_workers: int, tasks: list[ConvertTask], audio_s: float, repeat: int) -> list[dict[str, Any]]:
     """Throughput of 1..N workers, pinned one per core and free, alternating, best of ``repeat`` rounds."""
     from .pool import should_pin
 
@@ -143,7 +144,7 @@ def _warm(_: int) -> int:
     return os.getpid()
 
 
-def run(files: int, seconds: float, max_workers: int, repeat: int, tasks_per_worker: int) -> dict:
+def run(files: int, seconds: float, max_workers: int, repeat: int, tasks_per_worker: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="genre-audio-bench-") as tmp:
         root = Path(tmp)
         sources = []
@@ -157,7 +158,8 @@ def run(files: int, seconds: float, max_workers: int, repeat: int, tasks_per_wor
         out_ours.mkdir()
         _plain_ffmpeg(sources[0], out_plain / "warm.wav")  # first runs pay for imports and disk caches
         _ours(sources[0], out_ours / "warm.wav")
-        plain_times, our_times = [], []
+        plain_times: list[tuple[float, float]] = []
+        our_times: list[tuple[float, float]] = []
         for round_ in range(repeat):
             order = [("plain", _plain_ffmpeg, out_plain), ("ours", _ours, out_ours)]
             if round_ % 2:
@@ -200,7 +202,7 @@ def run(files: int, seconds: float, max_workers: int, repeat: int, tasks_per_wor
     }
 
 
-def table(result: dict) -> str:
+def table(result: dict[str, Any]) -> str:
     per = result["per_process"]
     lines = [
         f"Audio conversion benchmark ({len(result['files'])} files x {result['seconds_per_file']:g} s, "

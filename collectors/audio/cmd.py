@@ -30,7 +30,7 @@ def _cookies_arg(args: argparse.Namespace) -> Path | None:
     return Path(chosen) if chosen else None
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     cores = usable_cores()
     p = subparsers.add_parser(
         "download", help="find each track on YouTube, download its audio, convert to 16 kHz mono WAV",

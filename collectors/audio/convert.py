@@ -72,7 +72,8 @@ def build_command(src: Path | str, dst: Path | str, options: ConvertOptions,
         output_args["t"] = f"{options.max_seconds:.3f}"
     node = (ffmpeg.output(source["a:0"], str(dst), **output_args)
             .global_args("-nostdin", "-hide_banner", "-loglevel", "error"))
-    return node.compile(cmd=ffmpeg_exe(), overwrite_output=True)
+    command: list[str] = node.compile(cmd=ffmpeg_exe(), overwrite_output=True)
+    return command
 
 
 def _run(cmd: list[str], src: Path, timeout_s: float) -> None:

@@ -18,7 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from collectors.youtube.errors import VideoProblem, YouTubeStop, classify_video_error, clean_message, stop_for
 from collectors.youtube.gate import RequestGate
@@ -98,6 +98,12 @@ def complete_raw_file(raw_dir: Path, video_id: str) -> Path | None:
                 and path.stat().st_size > 0:
             return path
     return None
+
+
+class Downloader(Protocol):
+    """What the download stage needs of a downloader (one per worker thread); ``YtDlpDownloader`` is the real one."""
+
+    def fetch(self, candidate: Candidate) -> Fetched: ...
 
 
 class YtDlpDownloader:

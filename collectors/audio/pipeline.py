@@ -48,7 +48,7 @@ from manifests.overrides import Overrides, TrackOverride
 from manifests.schema import DOWNLOADS, TRACKS
 
 from .convert import ConvertOptions, ConvertOutcome, ConvertTask, convert_task
-from .download import DownloadOptions, Fetched, VideoFailed, YtDlpDownloader, private_cookie_copy
+from .download import Downloader, DownloadOptions, Fetched, VideoFailed, YtDlpDownloader, private_cookie_copy
 from .pool import conversion_pool
 
 log = logging.getLogger(__name__)
@@ -112,7 +112,7 @@ class Summary:
     tracks: int = 0
     planned: int = 0
     already_ok: int = 0
-    counts: Counter = field(default_factory=Counter)
+    counts: Counter[str] = field(default_factory=Counter)
     retryable_failed: int = 0
     stopped: str | None = None
     low_scores: list[tuple[str, float, str]] = field(default_factory=list)
@@ -200,7 +200,7 @@ class DownloadStage:
 
     def __init__(self, layout: Layout, settings: DownloadSettings | None = None, *,
                  searcher: Searcher | None = None,
-                 downloader_factory: Callable[[int], Any] | None = None,
+                 downloader_factory: Callable[[int], Downloader] | None = None,
                  gate: RequestGate | None = None) -> None:
         self.layout = layout
         self.settings = settings or DownloadSettings()
@@ -248,8 +248,8 @@ class DownloadStage:
                                   allowed_extractors=s.allowed_extractors)
         return YtDlpDownloader(options, self.gate, on_progress=self._count_bytes)
 
-    def _downloader(self) -> Any:
-        downloader = getattr(self._local, "downloader", None)
+    def _downloader(self) -> Downloader:
+        downloader: Downloader | None = getattr(self._local, "downloader", None)
         if downloader is None:
             with self._worker_lock:
                 worker = next(self._worker_ids)
@@ -401,9 +401,9 @@ class DownloadStage:
         _ = self.searcher  # built once here, not raced for by the worker threads
         queue = list(reversed(jobs))  # pop() from the end keeps table order
         retry_queue: list[Job] = []
-        net_futures: dict[Future, Job] = {}
-        conv_futures: dict[Future, Job] = {}
-        raw_users: Counter = Counter()
+        net_futures: dict[Future[NetResult], Job] = {}
+        conv_futures: dict[Future[ConvertOutcome], Job] = {}
+        raw_users: Counter[Path] = Counter()
         stop: StopRun | None = None
         bar = tqdm(total=len(jobs), unit="track", desc="download", disable=not s.progress, dynamic_ncols=True)
 
@@ -460,7 +460,8 @@ class DownloadStage:
                         net_futures[net_pool.submit(self._network, job)] = job
                     if not net_futures and not conv_futures:
                         break
-                    done, _ = wait(list(net_futures) + list(conv_futures), return_when=FIRST_COMPLETED)
+                    running: list[Future[Any]] = [*net_futures, *conv_futures]
+                    done, _ = wait(running, return_when=FIRST_COMPLETED)
                     for future in done:
                         if future in net_futures:
                             net_futures.pop(future)
@@ -511,7 +512,8 @@ class DownloadStage:
         final = self.layout.audio_path(job.track.track_id)
         return final.with_name(final.name + ".part")
 
-    def _submit_conversion(self, pool: ProcessPoolExecutor, job: Job, raw_users: Counter) -> Future:
+    def _submit_conversion(self, pool: ProcessPoolExecutor, job: Job,
+                           raw_users: Counter[Path]) -> Future[ConvertOutcome]:
         fetched = job.fetched
         assert fetched is not None and job.candidate is not None
         raw_users[fetched.path] += 1

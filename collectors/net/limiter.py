@@ -43,7 +43,8 @@ class HostLimiter:
     def _gap(self, interval_s: float, jitter_s: float) -> float:
         return interval_s + (self._rng.uniform(0, jitter_s) if jitter_s > 0 and interval_s > 0 else 0.0)
 
-    def _held(self) -> dict[str, list]:
+    def _held(self) -> dict[str, list[int]]:
+        """Hosts this thread is inside a request to: host -> [depth, owns the host (0/1)]."""
         held = getattr(self._local, "held", None)
         if held is None:
             held = self._local.held = {}

@@ -32,6 +32,13 @@ def is_robots_url(url: str) -> bool:
     return urlsplit(url).path == ROBOTS_PATH
 
 
+class _Parser(RobotFileParser):
+    """``RobotFileParser`` with the two switches its own ``read()`` sets (typeshed leaves them out)."""
+
+    disallow_all: bool
+    allow_all: bool
+
+
 class _Rules:
     """Parsed rules of one site plus a note on how they were obtained."""
 
@@ -56,7 +63,7 @@ class RobotsGate:
             if origin in self._rules:
                 return self._rules[origin]
             url = origin + ROBOTS_PATH
-            parser = RobotFileParser(url)
+            parser = _Parser(url)
             try:
                 response = self._fetch(url)
             except StopRun:

@@ -18,6 +18,7 @@ import logging
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import requests
@@ -97,11 +98,15 @@ class _PoliteTransport(requests.Session):
     robots: RobotsGate | None
     _sleep: Callable[[float], None]
 
-    def send(self, request: requests.PreparedRequest, **kwargs):  # type: ignore[override]
+    @property
+    def user_agent(self) -> str:
+        return str(self.headers["User-Agent"])
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         url = request.url or ""
         if kwargs.get("timeout") is None:
             kwargs["timeout"] = self.policy.timeout_s
-        request.headers["User-Agent"] = self.headers["User-Agent"]
+        request.headers["User-Agent"] = self.user_agent
         if self.robots is not None and not is_robots_url(url):
             self.robots.check(url)
         return self._send_with_retries(request, url, kwargs)
@@ -137,7 +142,8 @@ class _PoliteTransport(requests.Session):
 
         return wait
 
-    def _send_with_retries(self, request: requests.PreparedRequest, url: str, kwargs: dict):
+    def _send_with_retries(self, request: requests.PreparedRequest, url: str,
+                           kwargs: dict[str, Any]) -> requests.Response:
         policy, host = self.policy, host_key(url)
         method = (request.method or "GET").upper()
         safe_url = redact_url(url)
@@ -224,9 +230,9 @@ class PoliteSession(CacheMixin, _PoliteTransport):
         self.headers["User-Agent"] = user_agent
         install_log_redaction()
 
-    @property
-    def user_agent(self) -> str:
-        return str(self.headers["User-Agent"])
+    def close(self) -> None:
+        """Close the cache and the connections (requests-cache's ``close`` is not annotated)."""
+        super().close()  # type: ignore[no-untyped-call]
 
     def _fetch_robots(self, url: str) -> requests.Response:
         return self.get(url, expire_after=ROBOTS_TTL_S, timeout=self.policy.timeout_s)

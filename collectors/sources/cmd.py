@@ -6,16 +6,22 @@ import argparse
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING, Any, TextIO
 
 from manifests.cliutil import add_common_arguments, add_deprecated_alias
 from manifests.errors import UserError
+
+if TYPE_CHECKING:  # imported by the handler when it runs, so --help stays instant
+    from manifests import Layout
+
+    from .base import LabelSource
 
 log = logging.getLogger(__name__)
 
 KNOWN_SOURCES = ("musicbrainz", "rym", "lastfm")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "labels", help="collect genre claims for the tracks from MusicBrainz, RateYourMusic, Last.fm",
         description="Look up every track of the tracks table in the enabled label sources and write their raw "
@@ -70,7 +76,7 @@ def choose_sources(args: argparse.Namespace) -> list[str]:
     return chosen
 
 
-def _build(name: str, args: argparse.Namespace, layout, contact: str | None):
+def _build(name: str, args: argparse.Namespace, layout: Layout, contact: str | None) -> LabelSource:
     from collectors.net import make_session
 
     http = layout.cache / "http"
@@ -108,7 +114,7 @@ def _build(name: str, args: argparse.Namespace, layout, contact: str | None):
     return RymSource(pages=pages, live=live)
 
 
-def _print_summary(summary: dict, claims_path: str, out=None) -> None:
+def _print_summary(summary: dict[str, Any], claims_path: str, out: TextIO | None = None) -> None:
     out = out or sys.stdout
     print(f"labels: {summary['tracks']} tracks", file=out)
     header = f"  {'source':<12}{'looked up':>10}{'claims':>8}{'w/ claims':>11}{'none':>6}{'failed':>8}{'done before':>13}"

@@ -148,8 +148,11 @@ class MusicBrainzSource:
     # ------------------------------------------------------------ genres
     @staticmethod
     def _release_group(track: Mapping[str, Any], rec: Mapping[str, Any]) -> dict[str, Any] | None:
-        groups = [r.get("release-group") for r in rec.get("releases") or [] if isinstance(r, dict)]
-        groups = [g for g in groups if isinstance(g, dict) and g.get("id")]
+        groups: list[dict[str, Any]] = []
+        for release in rec.get("releases") or []:
+            group = release.get("release-group") if isinstance(release, dict) else None
+            if isinstance(group, dict) and group.get("id"):
+                groups.append(group)
         if not groups:
             return None
         album = normalize_title(str(track.get("album") or ""))

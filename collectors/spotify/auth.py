@@ -126,7 +126,7 @@ def default_token_cache() -> Path:
     return base / "genre-toolkit" / "spotify-token.json"
 
 
-class PrivateTokenCache(CacheHandler):
+class PrivateTokenCache(CacheHandler):  # type: ignore[misc]  # spotipy ships no types
     """spotipy's token cache, written atomically with mode 0600 and tagged with the app's client ID.
 
     spotipy's own file cache follows the umask (usually world-readable) and lives in the
@@ -194,7 +194,7 @@ def has_user_token(cache: PrivateTokenCache) -> bool:
 
 # ---------------------------------------------------------------- auth managers
 
-class _NonInteractivePKCE(SpotifyPKCE):
+class _NonInteractivePKCE(SpotifyPKCE):  # type: ignore[misc]  # spotipy ships no types
     """spotipy's PKCE manager, except that a missing sign-in is an error instead of a prompt."""
 
     def get_authorization_code(self, response: str | None = None) -> str:  # pragma: no cover - guard
@@ -202,15 +202,16 @@ class _NonInteractivePKCE(SpotifyPKCE):
 
     def refresh_access_token(self, refresh_token: str) -> dict[str, Any]:
         try:
-            return super().refresh_access_token(refresh_token)
+            token: dict[str, Any] = super().refresh_access_token(refresh_token)
         except SpotifyOauthError as exc:
             raise UserError(f"Spotify refused to renew the sign-in ({_oauth_text(exc)}): {LOGIN_HINT} again") from None
+        return token
 
 
-class _ClientCredentials(SpotifyClientCredentials):
+class _ClientCredentials(SpotifyClientCredentials):  # type: ignore[misc]  # spotipy ships no types
     def _request_access_token(self) -> dict[str, Any]:
         try:
-            token = super()._request_access_token()
+            token: dict[str, Any] = super()._request_access_token()
         except SpotifyOauthError as exc:
             raise UserError(f"Spotify refused the app credentials ({_oauth_text(exc)}): check "
                             f"{ENV_CLIENT_ID} and {ENV_CLIENT_SECRET} in .env") from None

@@ -164,7 +164,7 @@ class SpotifyClient:
         quiet_spotipy()
 
     def _backoff(self, attempt: int) -> float:
-        base = self.policy.backoff_base_s * (2 ** attempt)
+        base = self.policy.backoff_base_s * 2.0 ** attempt
         return min(base + self.rng.uniform(0, self.policy.backoff_base_s), self.policy.backoff_max_s)
 
     def call(self, what: str, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T:

@@ -9,9 +9,16 @@ import argparse
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from manifests.cliutil import add_common_arguments, add_deprecated_alias
 from manifests.errors import UserError
+
+if TYPE_CHECKING:  # the handlers import these when they run, so --help stays instant
+    from manifests import Layout
+
+    from .auth import Credentials, PrivateTokenCache
+    from .client import SpotifyClient
 
 log = logging.getLogger(__name__)
 
@@ -19,7 +26,7 @@ ENV_AUTH = "GENRE_SPOTIFY_AUTH"
 ENV_MARKET = "SPOTIFY_MARKET"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _register_collect(subparsers)
     _register_import(subparsers)
     _register_login(subparsers)
@@ -34,7 +41,7 @@ def _auth_arguments(p: argparse.ArgumentParser) -> None:
                         "~/.cache/genre-toolkit/spotify-token.json, mode 0600)")
 
 
-def _register_collect(subparsers: argparse._SubParsersAction) -> None:
+def _register_collect(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "collect", help="fetch genre playlists from Spotify into the tracks, playlists and claims tables",
         description="Fetch the playlists of each genre (resumable: finished playlists are skipped). "
@@ -69,7 +76,7 @@ def _register_collect(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_collect)
 
 
-def _register_import(subparsers: argparse._SubParsersAction) -> None:
+def _register_import(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "import-export", help="import Exportify / plain CSV playlist exports offline",
         description="Import playlist exports (Exportify CSV, or a plain CSV with title,artists,... columns) "
@@ -84,7 +91,7 @@ def _register_import(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=_import)
 
 
-def _register_login(subparsers: argparse._SubParsersAction) -> None:
+def _register_login(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
         "spotify-login", help="sign in to Spotify once (PKCE, browser) and cache the token privately",
         description="Open Spotify's sign-in page, receive the answer on the loopback redirect URI "
@@ -100,13 +107,13 @@ def _register_login(subparsers: argparse._SubParsersAction) -> None:
 
 # ---------------------------------------------------------------- handlers
 
-def _layout(args: argparse.Namespace):
+def _layout(args: argparse.Namespace) -> Layout:
     from manifests import Layout
 
     return Layout.at(args.data)
 
 
-def _credentials(args: argparse.Namespace):
+def _credentials(args: argparse.Namespace) -> Credentials:
     from manifests.envfile import env_file_path
 
     from .auth import load_credentials
@@ -114,7 +121,7 @@ def _credentials(args: argparse.Namespace):
     return load_credentials(env_file=Path(args.env_file) if args.env_file else env_file_path())
 
 
-def _cache(args: argparse.Namespace, client_id: str | None):
+def _cache(args: argparse.Namespace, client_id: str | None) -> PrivateTokenCache:
     from .auth import PrivateTokenCache, default_token_cache
 
     return PrivateTokenCache(Path(args.token_cache) if args.token_cache else default_token_cache(), client_id)
@@ -138,7 +145,7 @@ def _collect(args: argparse.Namespace) -> int:
     creds = _credentials(args)
     market = args.market or os.environ.get(ENV_MARKET) or ("from_token" if args.auth == "user" else "US")
 
-    def client_factory():
+    def client_factory() -> SpotifyClient:
         from .auth import client_auth_manager, user_auth_manager
         from .client import RetryPolicy, SpotifyClient, make_spotify_session
 

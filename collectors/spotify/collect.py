@@ -70,7 +70,7 @@ class RunSummary:
     requests: int = 0
     rows: list[Row] = field(default_factory=list)
     tracks_per_genre: dict[str, int] = field(default_factory=dict)
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
 
     @property
     def all_ok(self) -> bool:
@@ -137,7 +137,7 @@ def _pair_row(req: PlaylistRequest, **values: Any) -> Row:
 
 
 def _fetched_values(name: str | None, owner: str | None, snapshot: str | None, n_items: int | None,
-                    entries: list[TrackEntry], skipped: Counter, status: str, reason: str | None) -> Row:
+                    entries: list[TrackEntry], skipped: Counter[str], status: str, reason: str | None) -> Row:
     return {"name": name, "owner": owner, "snapshot_id": snapshot, "n_items": n_items, "n_tracks": len(entries),
             "skipped": {k: float(v) for k, v in sorted(skipped.items()) if v}, "status": status, "reason": reason,
             "fetched_at": utc_now_text()}
@@ -301,7 +301,7 @@ class Collector:
 def summary_text(summary: RunSummary) -> str:
     """The table printed at the end of a run: tracks per genre, skips per reason, failures."""
     lines = []
-    status_by_genre: dict[str, Counter] = defaultdict(Counter)
+    status_by_genre: dict[str, Counter[str]] = defaultdict(Counter)
     for row in summary.rows:
         status_by_genre[row["genre"]][row["status"]] += 1
     width = max([len("genre"), *(len(g) for g in summary.tracks_per_genre)])

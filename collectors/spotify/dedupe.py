@@ -70,10 +70,12 @@ class TrackIndex:
             self._index(tid, row)
 
     def _index(self, tid: str, row: Row, entry: TrackEntry | None = None) -> None:
-        for sid in {row.get("spotify_id"), entry.spotify_id if entry else None} - {None}:
-            self.by_spotify.setdefault(sid, tid)
-        for isrc in {row.get("isrc"), entry.isrc if entry else None} - {None}:
-            self.by_isrc.setdefault(isrc, tid)
+        for sid in (row.get("spotify_id"), entry.spotify_id if entry else None):
+            if sid is not None:
+                self.by_spotify.setdefault(sid, tid)
+        for isrc in (row.get("isrc"), entry.isrc if entry else None):
+            if isrc is not None:
+                self.by_isrc.setdefault(isrc, tid)
         key = artist_title_key(row["artists"], row["title"])
         if tid not in self.by_text[key]:
             self.by_text[key].append(tid)

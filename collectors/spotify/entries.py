@@ -36,6 +36,10 @@ class TrackEntry:
     spotify_uri: str | None = None
 
 
+#: What reading one playlist entry gives: the kept track, or why it was skipped (one of ``SKIP_REASONS``).
+Kept = TrackEntry | str
+
+
 def clean_text(value: object) -> str | None:
     """A stripped string, or None for empty cells and Exportify's literal ``undefined``/``null``."""
     if value is None:

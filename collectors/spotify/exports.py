@@ -37,6 +37,7 @@ from manifests.cliutil import read_user_text
 from manifests.errors import UserError
 
 from .entries import (
+    Kept,
     TrackEntry,
     clean_text,
     normalize_date,
@@ -80,7 +81,7 @@ class ExportFile:
     path: Path
     layout: str
     entries: list[TrackEntry] = field(default_factory=list)
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     n_rows: int = 0
     playlist_name: str | None = None
     fingerprint: str = ""
@@ -168,15 +169,15 @@ def read_export(path: Path | str) -> ExportFile:
             cells = cells + [""] * (len(header) - len(cells))
         result.n_rows += 1
         if layout == "plain":
-            entry, skip = _plain_row(cells, cols, path, line)
+            kept = _plain_row(cells, cols, path, line)
         else:
-            entry, skip = _exportify_row(cells, cols, layout, path, line)
+            kept = _exportify_row(cells, cols, layout, path, line)
             if result.playlist_name is None and "playlist" in cols:
                 result.playlist_name = clean_text(cells[cols["playlist"]])
-        if entry is not None:
-            result.entries.append(entry)
+        if isinstance(kept, str):
+            result.skipped[kept] += 1
         else:
-            result.skipped[skip] += 1
+            result.entries.append(kept)
     if result.n_rows == 0:
         raise UserError(f"{path}: a header but no rows")
     log.info("%s: %s layout, %d rows, %d kept", path, layout, result.n_rows, len(result.entries))
@@ -189,20 +190,20 @@ def _cell(cells: list[str], cols: dict[str, int], key: str) -> str | None:
 
 
 def _exportify_row(cells: list[str], cols: dict[str, int], layout: str, path: Path,
-                   line: int) -> tuple[TrackEntry | None, str | None]:
+                   line: int) -> Kept:
     uri = _cell(cells, cols, "uri") or ""
     title = _cell(cells, cols, "title")
     if uri.startswith("spotify:local:"):
-        return None, "local"
+        return "local"
     if uri.startswith("spotify:episode:"):
-        return None, "episode"
+        return "episode"
     if not uri and not title:
-        return None, "null"
+        return "null"
     if (_cell(cells, cols, "playable") or "").lower() == "false":
-        return None, "unavailable"
+        return "unavailable"
     artists = split_artists(cells[cols["artists"]], layout)
     if not title or not artists:
-        return None, "unavailable"
+        return "unavailable"
     sid = spotify_track_id(uri)
     try:
         duration = parse_duration_ms(_cell(cells, cols, "duration"))
@@ -211,10 +212,10 @@ def _exportify_row(cells: list[str], cols: dict[str, int], layout: str, path: Pa
     return TrackEntry(title=title, artists=artists, origin="exportify", album=_cell(cells, cols, "album"),
                       release_date=normalize_date(_cell(cells, cols, "release_date")), duration_ms=duration,
                       isrc=normalize_isrc(_cell(cells, cols, "isrc")), spotify_id=sid,
-                      spotify_uri=f"spotify:track:{sid}" if sid else None), None
+                      spotify_uri=f"spotify:track:{sid}" if sid else None)
 
 
-def _plain_row(cells: list[str], cols: dict[str, int], path: Path, line: int) -> tuple[TrackEntry | None, str | None]:
+def _plain_row(cells: list[str], cols: dict[str, int], path: Path, line: int) -> Kept:
     title = _cell(cells, cols, "title")
     artists = split_artists(cells[cols["artists"]], "plain")
     if not title:
@@ -230,7 +231,7 @@ def _plain_row(cells: list[str], cols: dict[str, int], path: Path, line: int) ->
         raise UserError(f"{path} line {line}: duration {exc}") from None
     spotify_ref = _cell(cells, cols, "spotify")
     if spotify_ref and spotify_ref.startswith("spotify:local:"):
-        return None, "local"
+        return "local"
     sid = spotify_track_id(spotify_ref)
     if spotify_ref and sid is None:
         raise UserError(f"{path} line {line}: {spotify_ref!r} is not a Spotify track ID, URI or link")
@@ -244,4 +245,4 @@ def _plain_row(cells: list[str], cols: dict[str, int], path: Path, line: int) ->
         raise UserError(f"{path} line {line}: release date {raw_date!r} is not YYYY, YYYY-MM or YYYY-MM-DD")
     return TrackEntry(title=title, artists=artists, origin="csv", album=_cell(cells, cols, "album"),
                       release_date=date, duration_ms=duration, isrc=isrc, spotify_id=sid,
-                      spotify_uri=f"spotify:track:{sid}" if sid else None), None
+                      spotify_uri=f"spotify:track:{sid}" if sid else None)

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .client import SpotifyClient, SpotifyError
-from .entries import TrackEntry, clean_text, normalize_date, normalize_isrc, spotify_track_id
+from .entries import Kept, TrackEntry, clean_text, normalize_date, normalize_isrc, spotify_track_id
 
 log = logging.getLogger(__name__)
 
@@ -43,36 +43,37 @@ class PlaylistFetch:
 
     meta: PlaylistMeta
     entries: list[TrackEntry] = field(default_factory=list)
-    skipped: Counter = field(default_factory=Counter)
+    skipped: Counter[str] = field(default_factory=Counter)
     n_items: int | None = None
     status: str = "ok"
     reason: str | None = None
     error: SpotifyError | None = None
 
 
-def entry_from_item(entry: dict[str, Any] | None) -> tuple[TrackEntry | None, str | None]:
+def entry_from_item(entry: dict[str, Any] | None) -> Kept:
     """One ``PlaylistTrackObject`` as a kept track, or the reason it is skipped."""
     if not isinstance(entry, dict):
-        return None, "null"
+        return "null"
     obj = entry.get("item")
     if obj is None:
         obj = entry.get("track")
     if not isinstance(obj, dict):
-        return None, "null"
+        return "null"
     uri = str(obj.get("uri") or "")
     if entry.get("is_local") or obj.get("is_local") or uri.startswith("spotify:local:"):
-        return None, "local"
+        return "local"
     kind = obj.get("type") or ("episode" if uri.startswith("spotify:episode:") else "track")
     if kind == "episode":
-        return None, "episode"
+        return "episode"
     if kind != "track":
-        return None, "unavailable"
+        return "unavailable"
     sid = spotify_track_id(obj.get("id"))
     title = clean_text(obj.get("name"))
     artists = [name for a in obj.get("artists") or [] if isinstance(a, dict) and (name := clean_text(a.get("name")))]
     if sid is None or not title or not artists or obj.get("is_playable") is False:
-        return None, "unavailable"
-    album = obj.get("album") if isinstance(obj.get("album"), dict) else {}
+        return "unavailable"
+    album = obj.get("album")
+    album = album if isinstance(album, dict) else {}
     duration = obj.get("duration_ms")
     return TrackEntry(
         title=title, artists=artists, origin="spotify",
@@ -80,7 +81,7 @@ def entry_from_item(entry: dict[str, Any] | None) -> tuple[TrackEntry | None, st
         duration_ms=int(duration) if isinstance(duration, (int, float)) and duration >= 0 else None,
         isrc=normalize_isrc((obj.get("external_ids") or {}).get("isrc")),
         spotify_id=sid, spotify_uri=f"spotify:track:{sid}",
-    ), None
+    )
 
 
 def fetch_meta(client: SpotifyClient, playlist_id: str, market: str | None) -> PlaylistMeta:
@@ -114,11 +115,11 @@ def fetch_items(client: SpotifyClient, meta: PlaylistMeta, market: str | None, *
                            disable=None if progress else True)
             items = page.get("items") or []
             for raw in items:
-                entry, skip = entry_from_item(raw)
-                if entry is not None:
-                    result.entries.append(entry)
+                kept = entry_from_item(raw)
+                if isinstance(kept, str):
+                    result.skipped[kept] += 1
                 else:
-                    result.skipped[skip] += 1
+                    result.entries.append(kept)
             seen += len(items)
             bar.update(len(items))
             if page.get("next"):

@@ -15,7 +15,7 @@ from . import instruments as inst
 from . import synth as s
 from .artists import Artist
 from .genres import BASS_LINES, COMP_PATTERNS, DRUM_PATTERNS, SCALES, GenreRecipe, pattern_steps, recipe
-from .synth import SR
+from .synth import SR, Signal
 
 #: drum voice levels inside the drum bus, dB
 DRUM_LEVELS = {"kick": 0.0, "snare": -3.0, "clap": -5.0, "hat": -13.0, "ohat": -13.0, "ride": -13.0,
@@ -101,7 +101,7 @@ def chord_midi(key: int, scale: tuple[int, ...], degree: int, harmony: str, cent
 # ---------------------------------------------------------------- layers
 
 def render_drums(n: int, grid: Grid, pattern_name: str, artist: Artist, recipe_: GenreRecipe,
-                 bars: int, drum_bars: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+                 bars: int, drum_bars: Signal, rng: np.random.Generator) -> Signal:
     pattern = DRUM_PATTERNS[pattern_name]
     voices = set(pattern) | {"crash"} if recipe_.drum_feel == "backbeat" else set(pattern)
     if artist.fill_every:
@@ -165,10 +165,10 @@ def _line_notes(line: str, chord: list[int], bar: int, rng: np.random.Generator,
 
 
 def render_bass(n: int, grid: Grid, voice: str, line: str, chords: list[list[int]], bars: int,
-                artist: Artist, tone: float, drive: float, rng: np.random.Generator) -> np.ndarray:
+                artist: Artist, tone: float, drive: float, rng: np.random.Generator) -> Signal:
     out = np.zeros(n)
     step_n = grid.step_s * SR
-    cache: dict[tuple[int, int], np.ndarray] = {}
+    cache: dict[tuple[int, int], Signal] = {}
     for bar in range(bars):
         chord = chords[bar]
         notes = _line_notes(line, chord, bar, rng, chords[min(bar + 1, bars - 1)][0])
@@ -182,10 +182,10 @@ def render_bass(n: int, grid: Grid, voice: str, line: str, chords: list[list[int
 
 
 def render_chords(n: int, grid: Grid, voice: str, comp: str, chords: list[list[int]], bars: int,
-                  bars_per_chord: int, tone: float, drive: float, rng: np.random.Generator) -> np.ndarray:
+                  bars_per_chord: int, tone: float, drive: float, rng: np.random.Generator) -> Signal:
     out = np.zeros(n)
     step_n = grid.step_s * SR
-    cache: dict[tuple[tuple[int, ...], int], np.ndarray] = {}
+    cache: dict[tuple[tuple[int, ...], int], Signal] = {}
     steps, gate = COMP_PATTERNS[comp]
 
     def hit(chord: list[int], bar: int, step: float, gate_steps: float, gain: float) -> None:
@@ -210,7 +210,7 @@ def render_chords(n: int, grid: Grid, voice: str, comp: str, chords: list[list[i
 
 def render_lead(n: int, grid: Grid, voice: str, key: int, scale: tuple[int, ...], bars: int,
                 density: float, tone: float, drive: float, rng: np.random.Generator,
-                mask: np.ndarray) -> np.ndarray:
+                mask: Signal) -> Signal:
     """A wandering melody on the scale's pentatonic subset, in phrases with rests."""
     out = np.zeros(n)
     step_n = grid.step_s * SR
@@ -218,7 +218,7 @@ def render_lead(n: int, grid: Grid, voice: str, key: int, scale: tuple[int, ...]
     base = 60 + key if voice != "acid" else 36 + key
     pitch_idx = int(rng.integers(len(penta)))
     octave = 1
-    cache: dict[tuple[int, int], np.ndarray] = {}
+    cache: dict[tuple[int, int], Signal] = {}
     for bar in range(bars):
         if not mask[bar] or (bar % 4 == 3 and voice != "acid"):
             continue
@@ -249,7 +249,7 @@ def render_lead(n: int, grid: Grid, voice: str, key: int, scale: tuple[int, ...]
     return out
 
 
-def noise_floor(n: int, kind: str, rng: np.random.Generator) -> np.ndarray:
+def noise_floor(n: int, kind: str, rng: np.random.Generator) -> Signal:
     """Recording noise of one kind, unit RMS: tape hiss, vinyl crackle or mains hum."""
     if kind == "hiss":
         x = s.shaped_noise(n, rng, lambda f: s.pink_curve(f) * s.highpass_curve(f, 2000, 1))
@@ -305,7 +305,7 @@ def arrangement(spec: TrackSpec) -> Arrangement:
     # in a blend the harmony layer comes from the secondary genre: its chords over our groove
     harm = sec or rec
 
-    def pick(options: tuple, own: str) -> str:
+    def pick(options: tuple[str, ...], own: str) -> str:
         return own if sec is None else options[int(rng.integers(len(options)))]
 
     chord_voice = pick(harm.chords, art.chords)
@@ -324,7 +324,7 @@ def arrangement(spec: TrackSpec) -> Arrangement:
     )
 
 
-def render(spec: TrackSpec) -> np.ndarray:
+def render(spec: TrackSpec) -> Signal:
     """The track's audio: float32 mono at 16 kHz, peak below 1."""
     rng = np.random.default_rng(list(spec.rng_key))
     art = spec.artist
@@ -354,7 +354,7 @@ def render(spec: TrackSpec) -> np.ndarray:
         start = int(rng.integers(bars // 3, 2 * bars // 3))
         drum_bars[start: start + gap] = False
 
-    layers: dict[str, np.ndarray] = {}
+    layers: dict[str, Signal] = {}
     if art.drum_pattern:
         layers["drums"] = render_drums(n, grid, art.drum_pattern, art, rec, bars, drum_bars, rng)
     layers["bass"] = render_bass(n, grid, art.bass, art.bass_line, bass_chords, bars, art, tone, energy, rng)

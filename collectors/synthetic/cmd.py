@@ -12,7 +12,7 @@ from manifests.errors import UserError
 log = logging.getLogger(__name__)
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     from .corpus import (
         DEFAULT_ARTISTS_PER_GENRE,
         DEFAULT_BLEND,

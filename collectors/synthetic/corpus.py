@@ -20,13 +20,14 @@ import tempfile
 import time
 import wave
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Protocol
 
 import numpy as np
 
-from manifests import Layout, TableStore, atomic_write_text, read_table, write_table
+from manifests import Layout, Row, TableStore, atomic_write_text, read_table, write_table
 from manifests.hashing import sha256_file
 from manifests.ids import make_track_id, normalize_text
 from manifests.schema import CLAIMS, DOWNLOADS, PLAYLISTS, TRACKS
@@ -34,7 +35,7 @@ from manifests.schema import CLAIMS, DOWNLOADS, PLAYLISTS, TRACKS
 from .arrange import TrackSpec, render
 from .artists import Artist, make_artist, make_name, make_title
 from .genres import GENRES, recipe
-from .synth import SR
+from .synth import SR, Signal
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +51,14 @@ DEFAULT_BLEND = 0.12
 SOURCE = "synthetic"
 #: file with the plan's parameters and every artist's fingerprint, under reports/
 INFO_NAME = "synthetic_corpus.json"
+
+
+class ProgressBar(Protocol):
+    """What ``write_corpus`` needs of a progress bar (tqdm has it)."""
+
+    def update(self, n: float = 1) -> object: ...
+
+    def close(self) -> None: ...
 
 
 class CorpusError(ValueError):
@@ -147,7 +156,7 @@ def n_samples(spec: TrackSpec) -> int:
 
 # ---------------------------------------------------------------- manifest rows
 
-def track_row(spec: TrackSpec, config: CorpusConfig) -> dict:
+def track_row(spec: TrackSpec, config: CorpusConfig) -> Row:
     year = 1990 + (spec.rng_key[2] * 7 + spec.rng_key[3] * 3 + config.seed) % 35
     return {
         "track_id": spec.track_id, "title": spec.title, "artists": [spec.artist.name], "album": spec.album,
@@ -156,7 +165,7 @@ def track_row(spec: TrackSpec, config: CorpusConfig) -> dict:
     }
 
 
-def claim_rows(spec: TrackSpec, config: CorpusConfig) -> list[dict]:
+def claim_rows(spec: TrackSpec, config: CorpusConfig) -> list[Row]:
     rows = [{"track_id": spec.track_id, "source": SOURCE, "raw_genre": spec.genre, "weight": 1.0,
              "evidence": f"{SOURCE}:{config.seed}", "detail": "primary: tempo, drums and bass of this recipe"}]
     if spec.secondary:
@@ -166,7 +175,7 @@ def claim_rows(spec: TrackSpec, config: CorpusConfig) -> list[dict]:
     return rows
 
 
-def playlist_rows(specs: Sequence[TrackSpec], config: CorpusConfig) -> list[dict]:
+def playlist_rows(specs: Sequence[TrackSpec], config: CorpusConfig) -> list[Row]:
     counts = Counter(g for spec in specs for g in spec.genres)
     return [{"genre": g, "playlist_id": f"{SOURCE}:{g}", "playlist_ref": f"{SOURCE}:{g}",
              "name": f"Synthetic {g} (seed {config.seed})", "owner": "synthetic corpus",
@@ -175,11 +184,11 @@ def playlist_rows(specs: Sequence[TrackSpec], config: CorpusConfig) -> list[dict
 
 # ---------------------------------------------------------------- audio files
 
-def to_pcm16(audio: np.ndarray) -> bytes:
+def to_pcm16(audio: Signal) -> bytes:
     return (np.clip(audio, -1.0, 1.0) * 32767.0).round().astype("<i2").tobytes()
 
 
-def write_wav(path: Path, audio: np.ndarray) -> None:
+def write_wav(path: Path, audio: Signal) -> None:
     """16-bit mono WAV written atomically (a killed run never leaves half a file)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
@@ -204,12 +213,12 @@ def _render_job(job: tuple[TrackSpec, str]) -> tuple[str, str, int]:
     return spec.track_id, sha256_file(Path(path)), len(audio)
 
 
-def download_row(spec: TrackSpec, layout: Layout, sha: str, samples: int) -> dict:
+def download_row(spec: TrackSpec, layout: Layout, sha: str, samples: int) -> Row:
     return {"track_id": spec.track_id, "status": "ok", "audio_path": layout.relative(layout.audio_path(spec.track_id)),
             "sample_rate": SR, "audio_duration_s": round(samples / SR, 3), "sha256": sha, "attempts": 1}
 
 
-def is_current(spec: TrackSpec, row: dict | None, layout: Layout) -> bool:
+def is_current(spec: TrackSpec, row: Row | None, layout: Layout) -> bool:
     """Whether the file on disk is this spec's finished audio (so a rerun can keep it)."""
     if not row or row.get("status") != "ok" or not row.get("sha256"):
         return False
@@ -247,7 +256,7 @@ def _refuse_foreign(layout: Layout) -> None:
 
 
 def write_corpus(layout: Layout, config: CorpusConfig, *, workers: int = 1, force: bool = False,
-                 progress: Callable[[int], object] | None = None) -> CorpusSummary:
+                 progress: Callable[[int], ProgressBar] | None = None) -> CorpusSummary:
     """Write (or complete) the corpus in ``layout``; ``progress(total)`` returns a tqdm-like bar."""
     started = time.monotonic()
     specs = plan(config)
@@ -293,7 +302,7 @@ def write_corpus(layout: Layout, config: CorpusConfig, *, workers: int = 1, forc
     return summary
 
 
-def _run(jobs: list[tuple[TrackSpec, str]], workers: int):
+def _run(jobs: list[tuple[TrackSpec, str]], workers: int) -> Iterator[tuple[str, str, int]]:
     if workers <= 1 or len(jobs) <= 1:
         for job in jobs:
             yield _render_job(job)
@@ -308,7 +317,7 @@ def _run(jobs: list[tuple[TrackSpec, str]], workers: int):
 
 def _write_info(layout: Layout, config: CorpusConfig, specs: Sequence[TrackSpec]) -> None:
     """The plan and every artist's fingerprint, for people who want to know what is in the corpus."""
-    artists: dict[str, dict] = {}
+    artists: dict[str, dict[str, Any]] = {}
     for spec in specs:
         entry = artists.setdefault(spec.artist.name, {"genre": spec.genre, "tracks": 0,
                                                       "fingerprint": spec.artist.fingerprint()})

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import synth as s
-from .synth import SR
+from .synth import SR, Signal
 
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class Kit:
 
 # ---------------------------------------------------------------- drums
 
-def kick(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def kick(kit: Kit, rng: np.random.Generator) -> Signal:
     n = int(SR * min(kit.kick_decay * 4, 1.2))
     t = s.seconds(n)
     freq = kit.kick_pitch * (1 + (kit.kick_sweep - 1) * np.exp(-t / 0.035))
@@ -52,7 +52,7 @@ def kick(kit: Kit, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def snare(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def snare(kit: Kit, rng: np.random.Generator) -> Signal:
     decay = kit.snare_decay * (1.5 if kit.style == "acoustic" else 1.0)
     n = int(SR * min(decay * 5, 1.0))
     tone = (s.sine(kit.snare_tone, n) + 0.5 * s.sine(kit.snare_tone * 1.62, n)) * s.exp_decay(n, 0.06)
@@ -62,14 +62,14 @@ def snare(kit: Kit, rng: np.random.Generator) -> np.ndarray:
     return kit.snare_tone_mix * tone + (1 - kit.snare_tone_mix) * noise
 
 
-def brush(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def brush(kit: Kit, rng: np.random.Generator) -> Signal:
     """A brush on the snare: a soft swish with a slow attack."""
     n = int(SR * 0.35)
     env = s.adsr(n, 0.015, 0.12, 0.0, 0.05)
     return s.bandpass(s.white(n, rng), 700, min(kit.snare_bright, 6000)) * env
 
 
-def clap(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def clap(kit: Kit, rng: np.random.Generator) -> Signal:
     n = int(SR * 0.4)
     t = s.seconds(n)
     env = np.zeros(n)
@@ -80,7 +80,7 @@ def clap(kit: Kit, rng: np.random.Generator) -> np.ndarray:
     return s.bandpass(s.white(n, rng), kit.clap_tone * 0.6, kit.clap_tone * 2.2) * env
 
 
-def _metal(n: int, base: float, rng: np.random.Generator) -> np.ndarray:
+def _metal(n: int, base: float, rng: np.random.Generator) -> Signal:
     """Six inharmonic square waves: the classic drum-machine cymbal."""
     out = np.zeros(n)
     for ratio in (2.0, 3.0, 4.16, 5.43, 6.79, 8.21):
@@ -88,14 +88,14 @@ def _metal(n: int, base: float, rng: np.random.Generator) -> np.ndarray:
     return out
 
 
-def hat(kit: Kit, rng: np.random.Generator, open_: bool = False) -> np.ndarray:
+def hat(kit: Kit, rng: np.random.Generator, open_: bool = False) -> Signal:
     decay = kit.hat_open_decay if open_ else kit.hat_decay
     n = int(SR * min(decay * 5, 1.5))
     src = kit.hat_metal * _metal(n, 330.0, rng) / 3 + (1 - kit.hat_metal) * s.white(n, rng)
     return s.highpass(src, kit.hat_cut, 3) * s.exp_decay(n, decay)
 
 
-def ride(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def ride(kit: Kit, rng: np.random.Generator) -> Signal:
     n = int(SR * min(kit.ride_decay * 3, 2.5))
     src = _metal(n, 470.0, rng) / 3 + 0.5 * s.white(n, rng)
     body = s.highpass(src, 3200, 2) * s.exp_decay(n, kit.ride_decay)
@@ -103,30 +103,30 @@ def ride(kit: Kit, rng: np.random.Generator) -> np.ndarray:
     return body + bell
 
 
-def crash(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def crash(kit: Kit, rng: np.random.Generator) -> Signal:
     n = int(SR * 2.0)
     src = 0.6 * _metal(n, 410.0, rng) / 3 + s.white(n, rng)
     return s.highpass(src, 2500, 2) * s.exp_decay(n, 0.7)
 
 
-def rim(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def rim(kit: Kit, rng: np.random.Generator) -> Signal:
     n = int(SR * 0.08)
     return (s.bandpass(s.white(n, rng), 1500, 5000) * 0.6 + s.sine(820.0, n)) * s.exp_decay(n, 0.015)
 
 
-def shaker(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def shaker(kit: Kit, rng: np.random.Generator) -> Signal:
     n = int(SR * 0.12)
     return s.bandpass(s.white(n, rng), 3500, 7500) * s.adsr(n, 0.006, 0.035, 0.0, 0.02)
 
 
-def tom(kit: Kit, rng: np.random.Generator) -> np.ndarray:
+def tom(kit: Kit, rng: np.random.Generator) -> Signal:
     n = int(SR * 0.5)
     t = s.seconds(n)
     freq = kit.kick_pitch * 2.2 * (1 + 0.4 * np.exp(-t / 0.05))
     return s.sine(freq, n) * s.exp_decay(n, 0.18) + s.bandpass(s.white(n, rng), 200, 1500) * s.exp_decay(n, 0.02) * 0.3
 
 
-DRUM_VOICES: dict[str, Callable[[Kit, np.random.Generator], np.ndarray]] = {
+DRUM_VOICES: dict[str, Callable[[Kit, np.random.Generator], Signal]] = {
     "kick": kick, "snare": snare, "brush": brush, "clap": clap, "hat": hat,
     "ohat": lambda kit, rng: hat(kit, rng, open_=True), "ride": ride, "crash": crash, "rim": rim,
     "shaker": shaker, "tom": tom,
@@ -135,7 +135,7 @@ DRUM_VOICES: dict[str, Callable[[Kit, np.random.Generator], np.ndarray]] = {
 
 # ---------------------------------------------------------------- pitched voices
 
-def _bright_env(x_bright: np.ndarray, x_dark: np.ndarray, env: np.ndarray) -> np.ndarray:
+def _bright_env(x_bright: Signal, x_dark: Signal, env: Signal) -> Signal:
     """A filter envelope on the cheap: cross-fade from a bright copy to a dark copy."""
     return x_dark + env * (x_bright - x_dark)
 
@@ -147,7 +147,7 @@ def _release_len(gate: int, release: float, cap_s: float | None = None) -> int:
 
 
 def bass_note(kind: str, freq: float, gate: int, rng: np.random.Generator, tone: float = 0.5,
-              drive: float = 1.0) -> np.ndarray:
+              drive: float = 1.0) -> Signal:
     """One bass note of ``gate`` samples (plus its release). ``tone`` in [0, 1] darkens/brightens."""
     if kind == "sub":
         n = _release_len(gate, 0.04)
@@ -203,7 +203,7 @@ def bass_note(kind: str, freq: float, gate: int, rng: np.random.Generator, tone:
 
 
 def chord_note(kind: str, freqs: Sequence[float], gate: int, rng: np.random.Generator,
-               tone: float = 0.5, drive: float = 1.0) -> np.ndarray:
+               tone: float = 0.5, drive: float = 1.0) -> Signal:
     """A chord (several pitches at once) of ``gate`` samples plus release."""
     if kind == "pad":
         n = _release_len(gate, 0.9)

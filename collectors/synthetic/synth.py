@@ -8,7 +8,15 @@ bright copy of the same layer, which sounds like a filter envelope at a fraction
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
+import numpy.typing as npt
+
+#: One buffer of samples (float64 everywhere in the generator).
+Signal = npt.NDArray[np.float64]
+#: A magnitude curve: frequencies in Hz -> gain per frequency.
+Curve = Callable[[Signal], Signal]
 
 SR = 16000
 TWO_PI = 2.0 * np.pi
@@ -30,22 +38,23 @@ def next_fast_len(n: int) -> int:
     return best
 
 
-def seconds(n: int, sr: int = SR) -> np.ndarray:
+def seconds(n: int, sr: int = SR) -> Signal:
     return np.arange(n) / sr
 
 
-def phase(freq: float | np.ndarray, n: int, sr: int = SR, start: float = 0.0) -> np.ndarray:
+def phase(freq: float | Signal, n: int, sr: int = SR, start: float = 0.0) -> Signal:
     """Phase in cycles (not wrapped) for a constant or per-sample frequency."""
-    if np.isscalar(freq):
-        return start + np.arange(n) * (float(freq) / sr)
-    return start + np.cumsum(np.asarray(freq, dtype=np.float64)) / sr
+    if isinstance(freq, np.ndarray):
+        return start + np.cumsum(np.asarray(freq, dtype=np.float64)) / sr
+    steps = np.arange(n, dtype=np.float64) * (float(freq) / sr)
+    return start + steps
 
 
-def sine(freq: float | np.ndarray, n: int, sr: int = SR, start: float = 0.0) -> np.ndarray:
+def sine(freq: float | Signal, n: int, sr: int = SR, start: float = 0.0) -> Signal:
     return np.sin(TWO_PI * phase(freq, n, sr, start))
 
 
-def _poly_blep(t: np.ndarray, dt: np.ndarray | float) -> np.ndarray:
+def _poly_blep(t: Signal, dt: Signal | float) -> Signal:
     """Band-limiting correction near a waveform's jumps (PolyBLEP), vectorised."""
     out = np.zeros_like(t)
     dt = np.broadcast_to(dt, t.shape)
@@ -58,7 +67,7 @@ def _poly_blep(t: np.ndarray, dt: np.ndarray | float) -> np.ndarray:
     return out
 
 
-def saw(freq: float | np.ndarray, n: int, sr: int = SR, start: float = 0.0) -> np.ndarray:
+def saw(freq: float | Signal, n: int, sr: int = SR, start: float = 0.0) -> Signal:
     """Band-limited sawtooth in [-1, 1]."""
     ph = phase(freq, n, sr, start)
     t = ph - np.floor(ph)
@@ -67,7 +76,7 @@ def saw(freq: float | np.ndarray, n: int, sr: int = SR, start: float = 0.0) -> n
     return 2 * t - 1 - _poly_blep(t, dt)
 
 
-def square(freq: float | np.ndarray, n: int, sr: int = SR, start: float = 0.0, width: float = 0.5) -> np.ndarray:
+def square(freq: float | Signal, n: int, sr: int = SR, start: float = 0.0, width: float = 0.5) -> Signal:
     """Band-limited pulse wave with duty cycle ``width``."""
     ph = phase(freq, n, sr, start)
     t = ph - np.floor(ph)
@@ -80,17 +89,17 @@ def square(freq: float | np.ndarray, n: int, sr: int = SR, start: float = 0.0, w
     return out
 
 
-def triangle(freq: float, n: int, sr: int = SR, start: float = 0.0) -> np.ndarray:
+def triangle(freq: float, n: int, sr: int = SR, start: float = 0.0) -> Signal:
     ph = phase(freq, n, sr, start)
     t = ph - np.floor(ph)
     return 4 * np.abs(t - 0.5) - 1
 
 
-def white(n: int, rng: np.random.Generator) -> np.ndarray:
+def white(n: int, rng: np.random.Generator) -> Signal:
     return rng.standard_normal(n)
 
 
-def shaped_noise(n: int, rng: np.random.Generator, curve_fn=None, sr: int = SR) -> np.ndarray:
+def shaped_noise(n: int, rng: np.random.Generator, curve_fn: Curve | None = None, sr: int = SR) -> Signal:
     """Gaussian noise with the magnitude spectrum ``curve_fn(freqs)``, made in one inverse FFT, unit RMS."""
     if n == 0:
         return np.zeros(0)
@@ -100,28 +109,29 @@ def shaped_noise(n: int, rng: np.random.Generator, curve_fn=None, sr: int = SR) 
     if curve_fn is not None:
         spec *= curve_fn(f)
     spec[0] = 0.0
-    out = np.fft.irfft(spec, size)[:n]
-    return out / (np.sqrt(np.mean(out ** 2)) + 1e-12)
+    out: Signal = np.fft.irfft(spec, size)[:n]
+    unit: Signal = out / (np.sqrt(np.mean(out ** 2)) + 1e-12)
+    return unit
 
 
-def pink_curve(f: np.ndarray) -> np.ndarray:
+def pink_curve(f: Signal) -> Signal:
     return 1.0 / np.sqrt(np.maximum(f, 20.0))
 
 
-def pink(n: int, rng: np.random.Generator, sr: int = SR) -> np.ndarray:
+def pink(n: int, rng: np.random.Generator, sr: int = SR) -> Signal:
     """1/f noise (equal energy per octave), unit RMS."""
     return shaped_noise(n, rng, pink_curve, sr)
 
 
 # ---------------------------------------------------------------- envelopes
 
-def exp_decay(n: int, tau: float, sr: int = SR) -> np.ndarray:
+def exp_decay(n: int, tau: float, sr: int = SR) -> Signal:
     """exp(-t / tau), tau in seconds."""
     return np.exp(-seconds(n, sr) / max(tau, 1e-4))
 
 
 def adsr(n: int, attack: float, decay: float, sustain: float, release: float, sr: int = SR,
-         hold_n: int | None = None) -> np.ndarray:
+         hold_n: int | None = None) -> Signal:
     """Attack-decay-sustain-release envelope over ``n`` samples; release starts at ``hold_n``."""
     hold_n = n if hold_n is None else min(hold_n, n)
     t = seconds(n, sr)
@@ -141,11 +151,11 @@ def adsr(n: int, attack: float, decay: float, sustain: float, release: float, sr
 
 # ---------------------------------------------------------------- frequency-domain filters
 
-def freq_axis(n: int, sr: int = SR) -> np.ndarray:
-    return np.fft.rfftfreq(n, 1 / sr)
+def freq_axis(n: int, sr: int = SR) -> Signal:
+    return np.fft.rfftfreq(n, 1 / sr).astype(np.float64, copy=False)
 
 
-def lowpass_curve(f: np.ndarray, cutoff: float, order: float = 2.0, resonance: float = 0.0) -> np.ndarray:
+def lowpass_curve(f: Signal, cutoff: float, order: float = 2.0, resonance: float = 0.0) -> Signal:
     """Magnitude of a Butterworth-like low-pass with an optional resonant bump at the cutoff."""
     g = 1.0 / np.sqrt(1.0 + (f / max(cutoff, 1.0)) ** (2 * order))
     if resonance > 0:
@@ -153,29 +163,29 @@ def lowpass_curve(f: np.ndarray, cutoff: float, order: float = 2.0, resonance: f
     return g
 
 
-def highpass_curve(f: np.ndarray, cutoff: float, order: float = 2.0) -> np.ndarray:
+def highpass_curve(f: Signal, cutoff: float, order: float = 2.0) -> Signal:
     with np.errstate(divide="ignore"):
         ratio = np.where(f > 0, max(cutoff, 1.0) / np.maximum(f, 1e-9), np.inf)
     return 1.0 / np.sqrt(1.0 + ratio ** (2 * order))
 
 
-def bandpass_curve(f: np.ndarray, low: float, high: float, order: float = 2.0) -> np.ndarray:
+def bandpass_curve(f: Signal, low: float, high: float, order: float = 2.0) -> Signal:
     return highpass_curve(f, low, order) * lowpass_curve(f, high, order)
 
 
-def peak_curve(f: np.ndarray, centre: float, gain_db: float, octaves: float = 1.0) -> np.ndarray:
+def peak_curve(f: Signal, centre: float, gain_db: float, octaves: float = 1.0) -> Signal:
     """A bell boost or cut of ``gain_db`` around ``centre`` with a width in octaves."""
     dist = np.log2(np.maximum(f, 1.0) / centre) / max(octaves, 0.05)
     return 10 ** (gain_db * np.exp(-0.5 * dist ** 2) / 20)
 
 
-def tilt_curve(f: np.ndarray, db_per_octave: float, pivot: float = 1000.0) -> np.ndarray:
+def tilt_curve(f: Signal, db_per_octave: float, pivot: float = 1000.0) -> Signal:
     """Spectral tilt: brighter (positive) or darker (negative) by ``db_per_octave`` around ``pivot``."""
     octs = np.log2(np.clip(f, 40.0, None) / pivot)
     return 10 ** (db_per_octave * octs / 20)
 
 
-def apply_curve(x: np.ndarray, curve_fn, sr: int = SR) -> np.ndarray:
+def apply_curve(x: Signal, curve_fn: Curve, sr: int = SR) -> Signal:
     """Filter ``x`` by a zero-phase magnitude curve ``curve_fn(freqs)`` (one FFT round trip)."""
     n = len(x)
     if n == 0:
@@ -183,39 +193,41 @@ def apply_curve(x: np.ndarray, curve_fn, sr: int = SR) -> np.ndarray:
     size = next_fast_len(n)
     spec = np.fft.rfft(x, size)
     spec *= curve_fn(freq_axis(size, sr))
-    return np.fft.irfft(spec, size)[:n]
+    out: Signal = np.fft.irfft(spec, size)[:n]
+    return out
 
 
-def lowpass(x: np.ndarray, cutoff: float, order: float = 2.0, resonance: float = 0.0) -> np.ndarray:
+def lowpass(x: Signal, cutoff: float, order: float = 2.0, resonance: float = 0.0) -> Signal:
     return apply_curve(x, lambda f: lowpass_curve(f, cutoff, order, resonance))
 
 
-def highpass(x: np.ndarray, cutoff: float, order: float = 2.0) -> np.ndarray:
+def highpass(x: Signal, cutoff: float, order: float = 2.0) -> Signal:
     return apply_curve(x, lambda f: highpass_curve(f, cutoff, order))
 
 
-def bandpass(x: np.ndarray, low: float, high: float, order: float = 2.0) -> np.ndarray:
+def bandpass(x: Signal, low: float, high: float, order: float = 2.0) -> Signal:
     return apply_curve(x, lambda f: bandpass_curve(f, low, high, order))
 
 
-def convolve(x: np.ndarray, ir: np.ndarray) -> np.ndarray:
+def convolve(x: Signal, ir: Signal) -> Signal:
     """Linear convolution via FFT, trimmed to ``len(x)``."""
     size = next_fast_len(len(x) + len(ir) - 1)
-    out = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(ir, size), size)
+    out: Signal = np.fft.irfft(np.fft.rfft(x, size) * np.fft.rfft(ir, size), size)
     return out[:len(x)]
 
 
 # ---------------------------------------------------------------- effects
 
-def saturate(x: np.ndarray, drive: float) -> np.ndarray:
+def saturate(x: Signal, drive: float) -> Signal:
     """Soft clipping; ``drive`` 1 is gentle warmth, 10+ is a fuzz."""
     if drive <= 0:
         return x
-    return np.tanh(drive * x) / np.tanh(drive)
+    shaped: Signal = np.tanh(drive * x) / np.tanh(drive)
+    return shaped
 
 
 def room_ir(rng: np.random.Generator, rt60: float, damping: float, sr: int = SR,
-            predelay: float = 0.01) -> np.ndarray:
+            predelay: float = 0.01) -> Signal:
     """A synthetic reverb impulse response: decaying noise that darkens as it decays."""
     n = int(sr * min(max(rt60, 0.1), 3.0)) + int(sr * predelay)
     t = seconds(n, sr)
@@ -224,18 +236,20 @@ def room_ir(rng: np.random.Generator, rt60: float, damping: float, sr: int = SR,
     dark = lowpass(noise, 1500.0, 1.0) * np.exp(-6.9 * t / rt60)
     ir = bright + dark
     ir[: int(sr * predelay)] = 0.0
-    return ir / (np.sqrt(np.sum(ir ** 2)) + 1e-12)
+    unit: Signal = ir / (np.sqrt(np.sum(ir ** 2)) + 1e-12)
+    return unit
 
 
-def reverb(x: np.ndarray, ir: np.ndarray, wet: float) -> np.ndarray:
+def reverb(x: Signal, ir: Signal, wet: float) -> Signal:
     """Mix a convolution reverb in; ``wet`` in [0, 1] keeps loudness roughly constant."""
     if wet <= 0:
         return x
     tail = convolve(x, ir)
-    return np.sqrt(1 - wet) * x + np.sqrt(wet) * tail
+    mixed: Signal = np.sqrt(1 - wet) * x + np.sqrt(wet) * tail
+    return mixed
 
 
-def compress(x: np.ndarray, threshold_db: float, ratio: float, window_s: float = 0.02, sr: int = SR) -> np.ndarray:
+def compress(x: Signal, threshold_db: float, ratio: float, window_s: float = 0.02, sr: int = SR) -> Signal:
     """Feed-forward RMS compressor: the 'energy' knob of a mix (louder, flatter, denser).
 
     The level is measured on 5 ms blocks and the gain interpolated back to samples, which
@@ -255,19 +269,20 @@ def compress(x: np.ndarray, threshold_db: float, ratio: float, window_s: float =
     gain_db = -np.maximum(level_db - threshold_db, 0.0) * (1 - 1 / ratio)
     gain_db = np.convolve(gain_db, np.ones(3) / 3, mode="same")
     centres = (np.arange(nb) + 0.5) * block
-    return x * 10 ** (np.interp(np.arange(len(x)), centres, gain_db) / 20)
+    gained: Signal = x * 10 ** (np.interp(np.arange(len(x)), centres, gain_db) / 20)
+    return gained
 
 
-def normalize_peak(x: np.ndarray, peak: float = 0.9) -> np.ndarray:
+def normalize_peak(x: Signal, peak: float = 0.9) -> Signal:
     m = np.max(np.abs(x)) if len(x) else 0.0
     return x if m < 1e-12 else x * (peak / m)
 
 
-def rms(x: np.ndarray) -> float:
+def rms(x: Signal) -> float:
     return float(np.sqrt(np.mean(x * x))) if len(x) else 0.0
 
 
-def add_at(buffer: np.ndarray, sound: np.ndarray, start: int, gain: float = 1.0) -> None:
+def add_at(buffer: Signal, sound: Signal, start: int, gain: float = 1.0) -> None:
     """Mix ``sound`` into ``buffer`` at sample ``start`` (clipped to the buffer)."""
     if start >= len(buffer) or gain == 0:
         return

@@ -14,13 +14,16 @@ import logging
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from collectors.net.errors import StopRun
 from manifests.schema import YOUTUBE_ID_PATTERN
 
 from .errors import YouTubeStop, clean_message, stop_for
 from .gate import RequestGate
+
+if TYPE_CHECKING:
+    import requests
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +172,8 @@ class YTMusicSearcher:
     every collector uses; ``client`` lets a caller hand in a ready YTMusic object.
     """
 
-    def __init__(self, *, session: Any = None, client: Any = None, gate: RequestGate | None = None,
+    def __init__(self, *, session: requests.Session | None = None, client: Any = None,
+                 gate: RequestGate | None = None,
                  limit: int = 10) -> None:
         self._session = session
         self._client = client
@@ -275,7 +279,7 @@ class ChainSearcher:
         return self.searchers[0].candidate_for(video_id)
 
 
-def default_searcher(*, gate: RequestGate, session: Any = None, limit: int = 10,
+def default_searcher(*, gate: RequestGate, session: requests.Session | None = None, limit: int = 10,
                      ytdlp_params: Mapping[str, Any] | None = None) -> ChainSearcher:
     """YouTube Music (through the polite session) with the yt-dlp search as fallback."""
     return ChainSearcher(YTMusicSearcher(session=session, gate=gate, limit=limit),

@@ -84,7 +84,8 @@ class SavedPages:
             return {}
         if data.get("version") != INDEX_VERSION or data.get("folder") != str(self.folder.resolve()):
             return {}
-        return data.get("files", {})
+        files = data.get("files")
+        return files if isinstance(files, dict) else {}
 
     def load(self, progress: bool = False) -> SavedPages:
         """Parse new or changed pages (reusing the index for the rest) and build the lookup tables."""

@@ -158,7 +158,7 @@ def _is_scene_row(node: Tag) -> bool:
 
 
 def _genre_links(container: Tag) -> list[Tag]:
-    links = container.select("a.genre")
+    links: list[Tag] = container.select("a.genre")
     if not links:
         links = [a for a in container.find_all("a") if "/genre/" in str(a.get("href", ""))]
     return [a for a in links if "/scene" not in str(a.get("href", "")).lower()]
@@ -233,9 +233,8 @@ def _track_titles(soup: BeautifulSoup) -> list[str]:
 
 def _parse_release(soup: BeautifulSoup, page: RymPage) -> None:
     title_node = soup.select_one(".album_title")
-    page.title = _own_text(title_node) or (str(soup.find("meta", attrs={"itemprop": "name"}).get("content", ""))
-                                           if isinstance(soup.find("meta", attrs={"itemprop": "name"}), Tag)
-                                           else "")
+    meta = soup.find("meta", attrs={"itemprop": "name"})
+    page.title = _own_text(title_node) or (str(meta.get("content", "")) if isinstance(meta, Tag) else "")
     artists = [_text(a) for a in soup.select("table.album_info tr:first-child a.artist, .album_title a.artist, "
                                              "span[itemprop=byArtist] a.artist")]
     if not artists:

@@ -33,8 +33,10 @@ from manifests.cliutil import add_common_arguments, run_main, setup_logging
 from manifests.config import usable_cores
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
+from manifests.io import Row
+from manifests.layout import Layout
 
-from .config import MODEL_NAMES, PRESETS
+from .config import MODEL_NAMES, PRESETS, TrainConfig
 from .runtime import accelerator, jit_setting, quiet_tensorflow, start_backend, use_mixed_precision
 
 log = logging.getLogger(__name__)
@@ -55,13 +57,12 @@ def _rss_mb() -> dict[str, float]:
     return out
 
 
-def generate_corpus(root: Path, n_tracks: int, seconds: float, seed: int = 0) -> tuple[Any, list[dict]]:
+def generate_corpus(root: Path, n_tracks: int, seconds: float, seed: int = 0) -> tuple[Layout, list[Row]]:
     """Write ``n_tracks`` WAVs (four kinds of signal) and a training table; returns layout and rows."""
 
     import soundfile as sf
 
     from manifests.io import write_table
-    from manifests.layout import Layout
     from manifests.schema import TRAINING
 
     layout = Layout.at(root)
@@ -93,7 +94,7 @@ def generate_corpus(root: Path, n_tracks: int, seconds: float, seed: int = 0) ->
     return layout, rows
 
 
-def naive_crops_per_s(layout: Any, rows: Sequence[dict], config: Any, n_crops: int, seed: int = 0) -> float:
+def naive_crops_per_s(layout: Layout, rows: Sequence[Row], config: TrainConfig, n_crops: int, seed: int = 0) -> float:
     """Load the whole file (soundfile, as librosa.load does for WAV) and compute a log-mel per crop."""
     import librosa
     import soundfile as sf
@@ -138,10 +139,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     if args.crop_seconds is not None:
         config.features.crop_seconds = args.crop_seconds
     config.validate()
-    tmp: tempfile.TemporaryDirectory | None = None
+    tmp: tempfile.TemporaryDirectory[str] | None = None
     if args.manifest:
-        from manifests.layout import Layout
-
         layout = Layout.at(args.data)
         _, rows = read_manifest(layout, args.manifest)
         source = str(args.manifest)
@@ -301,7 +300,6 @@ def _main(argv: Sequence[str] | None) -> int:
         raise UserError("--tracks must be at least 20 (every split needs each kind of signal) and "
                         "--seconds at least the crop length")
     from manifests.io import atomic_write_text
-    from manifests.layout import Layout
 
     out = args.out or Layout.at(args.data).root / "bench" / "training.json"
     result = run_bench(args)

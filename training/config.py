@@ -13,7 +13,7 @@ import dataclasses
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 TASKS = ("single", "multi")
 BALANCE = ("weights", "sampling", "none")
@@ -247,7 +247,10 @@ def preset(name: str) -> TrainConfig:
     return TrainConfig.from_dict(data)
 
 
-def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
+_Part = TypeVar("_Part", FeatureConfig, AugmentConfig)
+
+
+def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:
     names = {f.name for f in fields(cls)}
     unknown = sorted(set(data) - names)
     if unknown:
@@ -255,7 +258,7 @@ def _known(cls: type, data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-def _build(cls: type, data: dict[str, Any]) -> Any:
+def _build(cls: type[_Part], data: dict[str, Any]) -> _Part:
     return cls(**_known(cls, data))
 
 

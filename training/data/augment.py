@@ -89,7 +89,8 @@ def _kernels() -> SimpleNamespace:
     import numba
 
     @numba.njit(nogil=True, cache=True)
-    def lerp(src, bounds, offsets, frac, scale, out):  # pragma: no cover - compiled; tested via resample_to
+    def lerp(src: np.ndarray, bounds: np.ndarray, offsets: np.ndarray, frac: np.ndarray, scale: float,
+             out: np.ndarray) -> None:  # pragma: no cover - compiled; tested via resample_to
         last = src.shape[0] - 1
         for r in range(offsets.shape[0]):
             start, stop, offset = bounds[r], bounds[r + 1], offsets[r]
@@ -107,7 +108,8 @@ def _kernels() -> SimpleNamespace:
                 dst[k] = (a + fr[k] * (b - a)) * scale
 
     @numba.njit(nogil=True, cache=True)
-    def mix(x, partner, lam, out):  # pragma: no cover - compiled; tested through mixup
+    def mix(x: np.ndarray, partner: np.ndarray, lam: np.ndarray,
+            out: np.ndarray) -> None:  # pragma: no cover - compiled; tested through mixup
         for i in range(x.shape[0]):
             a = lam[i]
             b = np.float32(1.0) - a
@@ -160,7 +162,7 @@ def mixup(x: np.ndarray, y: np.ndarray, weights: np.ndarray | None, alpha: float
     """Mix each crop with a random partner of the batch: ``lam * a + (1 - lam) * b``, lam ~ Beta(alpha, alpha)."""
     if alpha <= 0 or x.shape[0] < 2:
         return x, y, weights
-    lam = rng.beta(alpha, alpha, x.shape[0]).astype(np.float32)
+    lam = np.asarray(rng.beta(alpha, alpha, x.shape[0]), dtype=np.float32)
     lam = np.maximum(lam, 1.0 - lam)  # the crop keeps its own identity as the larger part
     partner = rng.permutation(x.shape[0])
     x = np.ascontiguousarray(x, dtype=np.float32)

@@ -22,21 +22,25 @@ import logging
 import os
 import secrets
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from manifests.errors import UserError
-from manifests.io import atomic_write_text
+from manifests.io import Row, atomic_write_text
 from manifests.layout import Layout
 
 log = logging.getLogger(__name__)
 
 INDEX_VERSION = 1
+#: The index file (and each of its track entries) as JSON.
+Index = dict[str, Any]
+T = TypeVar("T")
+R = TypeVar("R")
 
 
 @dataclass(frozen=True)
@@ -61,13 +65,14 @@ class TrackSource:
 class AudioCache:
     """Read-only view of a built cache: ``int16(track_id)`` is a zero-copy slice of the memory map."""
 
-    def __init__(self, index_path: Path, index: Mapping[str, Any]) -> None:
+    def __init__(self, index_path: Path, index: Index) -> None:
         self.index_path = index_path
         self.sample_rate = int(index["sample_rate"])
         self.raw_path = index_path.parent / index["raw_file"]
         self.total_samples = int(index["total_samples"])
         self.entries: dict[str, tuple[int, int, str]] = {
             t["track_id"]: (int(t["offset"]), int(t["length"]), str(t["fingerprint"])) for t in index["tracks"]}
+        self.samples: np.ndarray
         if self.total_samples:
             self.samples = np.memmap(self.raw_path, dtype="<i2", mode="r", shape=(self.total_samples,))
         else:
@@ -121,7 +126,7 @@ class AudioCache:
 
 # ---------------------------------------------------------------- sources and fingerprints
 
-def track_sources(layout: Layout, rows: Iterable[Mapping[str, Any]]) -> list[TrackSource]:
+def track_sources(layout: Layout, rows: Iterable[Row]) -> list[TrackSource]:
     """Resolve each manifest row's audio file; one-line error naming the first missing file."""
     sources: list[TrackSource] = []
     missing: list[str] = []
@@ -176,9 +181,9 @@ def decode_int16(path: Path, sample_rate: int) -> np.ndarray:
 
 # ---------------------------------------------------------------- building
 
-def _bounded_map(pool: ThreadPoolExecutor, func: Callable, items: Sequence, ahead: int) -> Iterator:
+def _bounded_map(pool: ThreadPoolExecutor, func: Callable[[T], R], items: Sequence[T], ahead: int) -> Iterator[R]:
     """``pool.map`` in order, with at most ``ahead`` decoded tracks waiting in memory."""
-    pending: deque = deque()
+    pending: deque[Future[R]] = deque()
     it = iter(items)
     for item in it:
         pending.append(pool.submit(func, item))
@@ -186,20 +191,17 @@ def _bounded_map(pool: ThreadPoolExecutor, func: Callable, items: Sequence, ahea
             break
     while pending:
         result = pending.popleft().result()
-        nxt = next(it, _END)
-        if nxt is not _END:
-            pending.append(pool.submit(func, nxt))
+        for item in it:  # the next item, if any
+            pending.append(pool.submit(func, item))
+            break
         yield result
-
-
-_END = object()
 
 
 def index_path(cache_dir: Path, sample_rate: int) -> Path:
     return cache_dir / f"audio-{sample_rate}hz.json"
 
 
-def _read_index(path: Path, sample_rate: int) -> dict[str, Any] | None:
+def _read_index(path: Path, sample_rate: int) -> Index | None:
     try:
         index = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -213,7 +215,7 @@ def _read_index(path: Path, sample_rate: int) -> dict[str, Any] | None:
               and (path.parent / index["raw_file"]).stat().st_size == 2 * int(index["total_samples"]))
     except (KeyError, TypeError, ValueError, OSError):
         ok = False
-    if not ok:
+    if not ok or not isinstance(index, dict):
         log.warning("%s: cache index does not match its data file; rebuilding the cache", path)
         return None
     return index
@@ -229,7 +231,7 @@ def _remove_stale(cache_dir: Path, sample_rate: int, keep: str) -> None:
                 log.debug("could not remove %s: %s", path, exc)
 
 
-def build_cache(layout: Layout, rows: Sequence[Mapping[str, Any]], sample_rate: int = 16000, *,
+def build_cache(layout: Layout, rows: Sequence[Row], sample_rate: int = 16000, *,
                 workers: int = 2, progress: bool = True,
                 decoder: Callable[[Path, int], np.ndarray] | None = None) -> tuple[AudioCache, CacheStats]:
     """Open the cache for these manifest rows, (re)building it only when a track is new or changed."""
@@ -257,7 +259,7 @@ def build_cache(layout: Layout, rows: Sequence[Mapping[str, Any]], sample_rate: 
     decode_set = {s.track_id for s in to_decode}
     log.info("building the audio cache: %d tracks to decode, %d copied from the previous cache",
              len(to_decode), len(sources) - len(to_decode))
-    tracks: list[dict[str, Any]] = []
+    tracks: list[Index] = []
     offset = 0
     copied = 0
     try:
@@ -268,10 +270,10 @@ def build_cache(layout: Layout, rows: Sequence[Mapping[str, Any]], sample_rate: 
                        leave=False)
             with bar:
                 for source in sources:
-                    if source.track_id in decode_set:
+                    if source.track_id in decode_set or old is None:
                         samples = next(decoded_iter)
                     else:
-                        samples = old.int16(source.track_id)  # type: ignore[union-attr]
+                        samples = old.int16(source.track_id)
                         copied += 1
                     out.write(np.asarray(samples, dtype="<i2").tobytes())
                     tracks.append({"track_id": source.track_id, "offset": offset, "length": int(len(samples)),

@@ -80,7 +80,7 @@ class FeatureCache:
             return None
         path = self.folder / f"{sha256}.npy"
         try:
-            vector = np.load(path)
+            vector: np.ndarray = np.load(path)
         except (FileNotFoundError, ValueError, OSError):
             return None
         if vector.shape != (self.config.dim,):

@@ -189,7 +189,8 @@ def load_wave(layout: Layout, row: Row, sample_rate: int) -> np.ndarray:
             info = sf.info(str(path))
             if info.samplerate == sample_rate and info.subtype == "PCM_16":
                 data, _ = sf.read(str(path), dtype="int16", always_2d=True)
-                mono = data.astype(np.float32).mean(axis=1) if data.shape[1] > 1 else data[:, 0].astype(np.float32)
+                mono: np.ndarray = (data.astype(np.float32).mean(axis=1) if data.shape[1] > 1
+                                    else data[:, 0].astype(np.float32))
                 return mono / 32768.0
         except RuntimeError as exc:  # soundfile's error for a broken file; ffmpeg gets the final say
             log.debug("soundfile could not read %s (%s); decoding with ffmpeg", path, exc)
@@ -283,7 +284,7 @@ def _label_text(task: str, labels: Sequence[str], value: int | np.ndarray) -> st
 
 def _predicted(task: str, probs: np.ndarray, threshold: float) -> np.ndarray:
     if task == "single":
-        return probs.argmax(axis=1)
+        return np.asarray(probs.argmax(axis=1))
     return (probs >= threshold).astype(np.int8)
 
 
@@ -413,7 +414,7 @@ def evaluate_run(run: RunDir, layout: Layout, *, split: str = "test", baseline: 
         atomic_write_text(run.baseline_predictions_file, baseline_predictions)
     else:  # an older baseline's predictions would no longer match metrics.json
         run.baseline_predictions_file.unlink(missing_ok=True)
-    result = M.rounded(result)
+    result = M.rounded_object(result)
     run.write_metrics(result)
     write_report(run)
     return result
@@ -431,8 +432,8 @@ def update_baseline(run: RunDir, layout: Layout, *, split: str | None = None,
     if existing is not None and existing.get("split") == split:
         existing["baseline"] = section
         existing["comparison"] = M.comparison(spec.task, existing["song"], section["song"])
-        run.write_metrics(M.rounded(existing))
+        run.write_metrics(M.rounded_object(existing))
         write_report(run)
     else:
-        run.write_baseline(M.rounded({"split": split, "labels": list(spec.labels), **section}))
-    return M.rounded(section)
+        run.write_baseline(M.rounded_object({"split": split, "labels": list(spec.labels), **section}))
+    return M.rounded_object(section)

@@ -52,6 +52,11 @@ def rounded(value: Any, decimals: int = DECIMALS) -> Any:
     return value
 
 
+def rounded_object(data: dict[str, Any], decimals: int = DECIMALS) -> dict[str, Any]:
+    """:func:`rounded` for a JSON object (keys kept in order)."""
+    return {k: rounded(v, decimals) for k, v in data.items()}
+
+
 def _safe_div(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
@@ -71,9 +76,10 @@ def _binary_scores(truth: np.ndarray, scores: np.ndarray) -> tuple[float | None,
     return roc, pr
 
 
-def _per_genre(truth: np.ndarray, pred: np.ndarray, probs: np.ndarray, labels: Sequence[str]) -> dict[str, dict]:
+def _per_genre(truth: np.ndarray, pred: np.ndarray, probs: np.ndarray,
+               labels: Sequence[str]) -> dict[str, dict[str, Any]]:
     """Precision/recall/F1/support plus AUCs per genre from binary indicator matrices."""
-    out: dict[str, dict] = {}
+    out: dict[str, dict[str, Any]] = {}
     for j, genre in enumerate(labels):
         t, p = truth[:, j].astype(bool), pred[:, j].astype(bool)
         tp = int(np.sum(t & p))
@@ -190,9 +196,9 @@ def compute(task: str, truth: np.ndarray, probs: np.ndarray, labels: Sequence[st
             threshold: float = 0.5) -> dict[str, Any]:
     """Dispatch on the task and round the result for JSON."""
     if task == "single":
-        return rounded(single_label_metrics(truth, probs, labels))
+        return rounded_object(single_label_metrics(truth, probs, labels))
     if task == "multi":
-        return rounded(multi_label_metrics(truth, probs, labels, threshold))
+        return rounded_object(multi_label_metrics(truth, probs, labels, threshold))
     raise ValueError(f"unknown task {task!r}: expected 'single' or 'multi'")
 
 

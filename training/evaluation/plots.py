@@ -46,9 +46,9 @@ def _save(fig: Any, path: Path) -> Path:
 def confusion_matrix_png(counts: Sequence[Sequence[int]], labels: Sequence[str], path: Path,
                          title: str = "Confusion matrix (rows: true genre, normalised)") -> Path:
     """Row-normalised confusion matrix: each cell is the share of a true genre predicted as a column."""
-    counts = np.asarray(counts, dtype=float)
-    totals = counts.sum(axis=1, keepdims=True)
-    share = np.divide(counts, totals, out=np.zeros_like(counts), where=totals > 0)
+    matrix = np.asarray(counts, dtype=float)
+    totals = matrix.sum(axis=1, keepdims=True)
+    share = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
     n = len(labels)
     side = max(4.5, 0.55 * n + 2.5)
     fig = _figure(side + 1.0, side)
@@ -62,7 +62,7 @@ def confusion_matrix_png(counts: Sequence[Sequence[int]], labels: Sequence[str],
     if n <= 25:
         for i in range(n):
             for j in range(n):
-                if counts[i, j]:
+                if matrix[i, j]:
                     ax.text(j, i, f"{share[i, j]:.2f}", ha="center", va="center", fontsize=8,
                             color="white" if share[i, j] > 0.5 else "black")
     fig.colorbar(image, ax=ax, fraction=0.046, pad=0.04, label="share of the true genre")
@@ -120,13 +120,13 @@ def curve_groups(columns: Sequence[str]) -> dict[str, list[str]]:
     return {g: sorted(groups[g], key=lambda c: c.startswith("val_")) for g in ordered}
 
 
-def curves_png(rows: Sequence[Mapping[str, float | int | str]], path: Path,
+def curves_png(history_rows: Sequence[Mapping[str, float | int | str]], path: Path,
                source: str = "history.csv") -> Path | None:
     """Loss and metric curves per epoch (train vs validation); None when there is no history.
 
-    ``rows`` are a run's history.csv rows (:meth:`training.runs.rundir.RunDir.read_history`).
+    ``history_rows`` are a run's history.csv rows (:meth:`training.runs.rundir.RunDir.read_history`).
     """
-    history = history_columns(rows)
+    history = history_columns(history_rows)
     if not history:
         log.warning("%s has no rows: no training curves drawn", source)
         return None

@@ -1,3 +1,5 @@
+# mypy: allow-subclassing-any
+# (Keras ships no type information, so its Layer class is Any to mypy.)
 """The model registry: waveform crops in, genre probabilities out.
 
 Every model starts with the :class:`~training.features.LogMel` front end (so a
@@ -20,7 +22,7 @@ import keras
 from keras import layers, ops
 
 from ..config import MODEL_NAMES, TrainConfig
-from .features import PACKAGE, LogMel
+from .features import PACKAGE, LogMel, Shape, Tensor
 
 #: batch-norm moving averages follow the weights within an epoch or two (Keras' 0.99 lags on small data,
 #: which makes validation scores jump from epoch to epoch)
@@ -35,21 +37,22 @@ class TimePool(layers.Layer):
     while the time axis, whose length depends on the crop, is summarised.
     """
 
-    def call(self, x):
+    def call(self, x: Tensor) -> Tensor:
         pooled = ops.concatenate([ops.mean(x, axis=1), ops.max(x, axis=1)], axis=-1)
         return ops.reshape(pooled, (-1, pooled.shape[1] * pooled.shape[2]))
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
-        return (input_shape[0], 2 * input_shape[2] * input_shape[3])
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
+        freq, channels = input_shape[2], input_shape[3]
+        return (input_shape[0], None if freq is None or channels is None else 2 * freq * channels)
 
 
-def _conv_bn_relu(x, filters: int, name: str):
+def _conv_bn_relu(x: Tensor, filters: int, name: str) -> Tensor:
     x = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_conv")(x)
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name=f"{name}_bn")(x)
     return layers.ReLU(name=f"{name}_relu")(x)
 
 
-def _baseline3(x, config: TrainConfig):
+def _baseline3(x: Tensor, config: TrainConfig) -> Tensor:
     width = config.width or 32
     for i, filters in enumerate((width, 2 * width, 4 * width), start=1):
         # pool before the ReLU: the same result (max commutes with ReLU) on a quarter of the values
@@ -62,7 +65,7 @@ def _baseline3(x, config: TrainConfig):
     return layers.Dropout(config.dropout, name="dropout2")(x)
 
 
-def _cnn_bn(x, config: TrainConfig):
+def _cnn_bn(x: Tensor, config: TrainConfig) -> Tensor:
     width = config.width or 32
     for i, mult in enumerate((1, 2, 4, 4, 8), start=1):
         # conv, pool, then batch norm and ReLU on the pooled map: a third faster on CPU, as accurate
@@ -78,7 +81,7 @@ def _cnn_bn(x, config: TrainConfig):
     return layers.Dropout(config.dropout, name="dropout2")(x)
 
 
-def _res_block(x, filters: int, name: str):
+def _res_block(x: Tensor, filters: int, name: str) -> Tensor:
     shortcut = x
     y = _conv_bn_relu(x, filters, f"{name}_a")
     y = layers.Conv2D(filters, 3, padding="same", use_bias=False, name=f"{name}_b_conv")(y)
@@ -90,7 +93,7 @@ def _res_block(x, filters: int, name: str):
     return layers.MaxPooling2D(2, padding="same", name=f"{name}_pool")(y)
 
 
-def _shortchunk(x, config: TrainConfig):
+def _shortchunk(x: Tensor, config: TrainConfig) -> Tensor:
     width = config.width or 128
     x = layers.BatchNormalization(momentum=BN_MOMENTUM, name="input_bn")(x)
     for i, filters in enumerate([width] * 6 + [2 * width], start=1):
@@ -103,7 +106,7 @@ def _shortchunk(x, config: TrainConfig):
 
 
 #: name -> function building the body between the front end and the output layer
-MODELS: dict[str, Callable] = {"baseline3": _baseline3, "cnn_bn": _cnn_bn, "shortchunk": _shortchunk}
+MODELS: dict[str, Callable[[Tensor, TrainConfig], Tensor]] = {"baseline3": _baseline3, "cnn_bn": _cnn_bn, "shortchunk": _shortchunk}
 assert tuple(MODELS) == MODEL_NAMES, "keep config.MODEL_NAMES in step with the registry"
 
 

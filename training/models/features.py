@@ -1,3 +1,5 @@
+# mypy: allow-subclassing-any
+# (Keras ships no type information, so its Layer class is Any to mypy.)
 """The log-mel front end, as a Keras layer inside every model.
 
 Training and predict run the same code: the model takes raw mono waveform crops
@@ -19,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import math
+from typing import Any
 
 import keras
 import numpy as np
@@ -29,6 +32,10 @@ from ..config import FeatureConfig
 log = logging.getLogger(__name__)
 
 PACKAGE = "genre_training"
+#: A Keras tensor (of whichever backend); Keras ships no type information.
+Tensor = Any
+#: A Keras shape: dimensions, None where unknown.
+Shape = tuple[int | None, ...]
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
@@ -53,7 +60,7 @@ class LogMel(keras.layers.Layer):
     def __init__(self, sample_rate: int = 16000, n_fft: int = 512, hop_length: int = 256,
                  n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None, amin: float = 1e-10,
                  standardize: bool = True, pitch_semitones: int = 0, pitch_prob: float = 0.5,
-                 seed: int | None = None, **kwargs) -> None:
+                 seed: int | None = None, **kwargs: Any) -> None:
         # The front end stays float32 under mixed precision: power spectra overflow float16.
         kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
@@ -73,13 +80,13 @@ class LogMel(keras.layers.Layer):
 
     @classmethod
     def from_feature_config(cls, features: FeatureConfig, *, pitch_semitones: int = 0,
-                            pitch_prob: float = 0.5, seed: int | None = None, **kwargs) -> LogMel:
+                            pitch_prob: float = 0.5, seed: int | None = None, **kwargs: Any) -> LogMel:
         return cls(sample_rate=features.sample_rate, n_fft=features.n_fft, hop_length=features.hop_length,
                    n_mels=features.n_mels, fmin=features.fmin, fmax=features.fmax, amin=features.amin,
                    standardize=features.standardize, pitch_semitones=pitch_semitones,
                    pitch_prob=pitch_prob, seed=seed, **kwargs)
 
-    def build(self, input_shape: tuple) -> None:
+    def build(self, input_shape: Shape) -> None:
         bank = mel_filterbank(self.sample_rate, self.n_fft, self.n_mels, self.fmin, self.fmax)
         self.filterbank = self.add_weight(
             name="mel_filterbank", shape=bank.shape, trainable=False,
@@ -99,7 +106,7 @@ class LogMel(keras.layers.Layer):
 
     # ------------------------------------------------------------ the pieces, usable on their own
 
-    def frames(self, waves):
+    def frames(self, waves: Tensor) -> Tensor:
         """Centred, zero-padded frames ``[B, T, n_fft]`` (T = 1 + N // hop), as ``librosa.stft``."""
         n_samples = waves.shape[-1]
         if n_samples is None:
@@ -118,14 +125,14 @@ class LogMel(keras.layers.Layer):
         index = (np.arange(n_frames)[:, None] * self.hop_length + np.arange(self.n_fft)[None, :])
         return ops.take(padded, index.astype("int32"), axis=1)
 
-    def power_spectrogram(self, waves):
+    def power_spectrogram(self, waves: Tensor) -> Tensor:
         """|STFT|^2 ``[B, T, n_fft // 2 + 1]`` with a periodic Hann window."""
         self._ensure_built()
         frames = self.frames(ops.cast(waves, "float32")) * self.window
         real, imag = ops.rfft(frames)
         return real * real + imag * imag
 
-    def mel_power(self, power, training: bool = False):
+    def mel_power(self, power: Tensor, training: bool = False) -> Tensor:
         """Project the power spectrum onto the mel bands (pitch-shifting per example when training)."""
         self._ensure_built()
         if training and self.pitch_semitones > 0 and self.pitch_prob > 0:
@@ -133,7 +140,7 @@ class LogMel(keras.layers.Layer):
             return ops.einsum("btf,bfm->btm", power, self.shifted_filterbanks(semitones))
         return ops.matmul(power, self.filterbank)
 
-    def log_scale(self, mel):
+    def log_scale(self, mel: Tensor) -> Tensor:
         db = 10.0 * ops.log(ops.maximum(mel, self.amin)) / math.log(10.0)
         if not self.standardize:
             return db
@@ -141,14 +148,14 @@ class LogMel(keras.layers.Layer):
         std = ops.std(db, axis=(1, 2), keepdims=True)
         return (db - mean) / (std + 1e-5)
 
-    def random_semitones(self, batch):
+    def random_semitones(self, batch: int | Tensor) -> Tensor:
         """Per example: 0 with probability 1 - pitch_prob, else a whole number in [-n, n]."""
         k = keras.random.randint((batch,), -self.pitch_semitones, self.pitch_semitones + 1,
                                  seed=self.seed_generator)
         keep = keras.random.uniform((batch,), seed=self.seed_generator) < self.pitch_prob
         return ops.where(keep, k, ops.zeros_like(k))
 
-    def shifted_filterbanks(self, semitones):
+    def shifted_filterbanks(self, semitones: Tensor) -> Tensor:
         """One filterbank per example ``[B, F, n_mels]``, read at bin ``g * 2**(k/12)``.
 
         Energy at bin g then lands in the band of frequency ``g * 2**(k/12)``: every partial
@@ -168,16 +175,16 @@ class LogMel(keras.layers.Layer):
         inside = ops.cast(ops.expand_dims(pos <= last, -1), "float32")
         return bank * inside
 
-    def call(self, waves, training: bool = False):
+    def call(self, waves: Tensor, training: bool = False) -> Tensor:
         power = self.power_spectrogram(waves)
         return self.log_scale(self.mel_power(power, training=bool(training)))
 
-    def compute_output_shape(self, input_shape: tuple) -> tuple:
+    def compute_output_shape(self, input_shape: Shape) -> Shape:
         n = input_shape[-1]
         return (input_shape[0], None if n is None else self.n_frames(n), self.n_mels)
 
-    def get_config(self) -> dict:
-        config = super().get_config()
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = super().get_config()
         config.update(sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
                       n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax, amin=self.amin,
                       standardize=self.standardize, pitch_semitones=self.pitch_semitones,

@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -31,7 +31,7 @@ from ..config import ConfigError, TrainConfig
 from ..data.manifest import Dataset, SplitData
 from ..data.sequences import FixedCrops, TrainCrops, prefetch
 from ..runtime import accelerator, jit_setting, start_backend, use_mixed_precision
-from .rundir import HistoryRow, RunDir, TrainState
+from .rundir import HistoryRow, JSONObject, RunDir, TrainState
 
 if TYPE_CHECKING:
     import keras
@@ -342,7 +342,7 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
                                      config.threshold)
     val_song_acc, val_crop_acc = final_scores["val_song_accuracy"], final_scores["val_accuracy"]
     status = "stopped early" if state.stopped_early else "finished"
-    summary: dict[str, Any] = {
+    summary: JSONObject = {
         "status": status, "epochs_done": state.epoch, "best_epoch": state.best_epoch,
         "best_value": state.best_value, "monitor": config.monitor, "labels": dataset.labels,
         "tracks": {name: len(split) for name, split in dataset.splits.items()},

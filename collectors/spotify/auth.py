@@ -35,6 +35,7 @@ from spotipy.cache_handler import CacheHandler
 from spotipy.exceptions import SpotifyOauthError
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyPKCE
 
+from collectors.net.redact import register_secret
 from manifests.envfile import read_env_file
 from manifests.errors import UserError
 
@@ -52,15 +53,6 @@ ENV_TOKEN_CACHE = "GENRE_SPOTIFY_TOKEN_CACHE"
 ENV_API_URL = "SPOTIFY_API_URL"
 ENV_ACCOUNTS_URL = "SPOTIFY_ACCOUNTS_URL"
 LOGIN_HINT = "run `python -m collectors spotify-login` to sign in"
-
-
-def register_secret(value: str | None) -> None:
-    """Tell the shared redaction filter about a secret (no-op until the net layer provides it)."""
-    try:
-        from collectors.net.redact import register_secret as _register
-    except ImportError:  # pragma: no cover - the net layer ships with the toolkit
-        return
-    _register(value)
 
 
 # ---------------------------------------------------------------- credentials

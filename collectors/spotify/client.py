@@ -28,6 +28,7 @@ import spotipy
 from spotipy.exceptions import SpotifyException
 
 from collectors.net import HostLimiter, Policy, StopRun, make_session
+from collectors.net.redact import RedactingFilter
 
 log = logging.getLogger(__name__)
 
@@ -222,26 +223,14 @@ class SpotifyClient:
 _DROPPED_PREFIXES = ("HTTP Error for", "Max Retries", "Sending ", "RESULTS:")
 
 
-class _SpotipyLogFilter(logging.Filter):
+class _SpotipyLogFilter(RedactingFilter):
     """spotipy logs request headers and bodies (tokens, the PKCE verifier) at debug level and every HTTP
     error at ERROR with its full URL; drop those lines (our own messages replace them) and redact the rest."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        text = str(record.msg)
-        if text.startswith(_DROPPED_PREFIXES):
+        if str(record.msg).startswith(_DROPPED_PREFIXES):
             return False
-        try:
-            from collectors.net.redact import redact_text
-        except ImportError:  # pragma: no cover - the net layer ships with the toolkit
-            return True
-        try:
-            message = record.getMessage()
-        except Exception:  # a broken format string is not ours to fix
-            return True
-        cleaned = redact_text(message)
-        if cleaned != message:
-            record.msg, record.args = cleaned, None
-        return True
+        return super().filter(record)
 
 
 _FILTER = _SpotipyLogFilter()

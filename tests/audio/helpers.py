@@ -1,14 +1,18 @@
-"""Shared test helpers: a searcher serving local URLs (the YouTube boundary) and table writers."""
+"""Shared test helpers: a searcher serving local URLs (the YouTube boundary), table writers, test libraries."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from collectors.audio.pipeline import DownloadSettings
 from collectors.youtube.search import Candidate, SearchRound, TrackQuery
 from manifests import Layout, write_table
 from manifests.schema import TRACKS
+from tests.fixtures.corpus import track_row
+from tests.servers.media import MediaServer
 
 
 class StaticSearcher:
@@ -41,13 +45,36 @@ def video_id_for(index: int, prefix: str = "vid") -> str:
     return f"{prefix[:3]:x<3}{index:08d}"
 
 
-def write_tracks(layout: Layout, tracks: Sequence[Mapping[str, object]]) -> None:
-    rows = []
+def write_tracks(layout: Layout, tracks: Sequence[Mapping[str, Any]]) -> None:
+    """The tracks table of a test library, as a playlist export import would write it."""
+    write_table(layout.table_path(TRACKS), TRACKS, [
+        track_row(t["track_id"], t["title"], t["artists"], origin="csv", seconds=t["seconds"], isrc=t.get("isrc"),
+                  playlists=["test.csv"]) for t in tracks])
+
+
+@dataclass(frozen=True)
+class LibraryTrack:
+    """One track of a test library: its audio as the media server serves it (optionally with a fault)."""
+
+    track_id: str
+    video_id: str
+    audio: bytes
+    ext: str
+    seconds: float
+    title: str = "Song"
+    fault: str | None = None
+
+
+def serve_library(layout: Layout, media: MediaServer, tracks: Sequence[LibraryTrack],
+                  artist: str = "Band") -> StaticSearcher:
+    """Serve every track's audio, write the tracks table, and return a searcher finding each one's video."""
+    cands = {}
     for t in tracks:
-        rows.append({"track_id": t["track_id"], "title": t["title"], "artists": list(t["artists"]),
-                     "duration_ms": int(float(t["seconds"]) * 1000), "isrc": t.get("isrc"),
-                     "origin": "csv", "playlists": ["test.csv"]})
-    write_table(layout.table_path(TRACKS), TRACKS, rows)
+        url = media.add(f"{t.video_id}.{t.ext}", t.audio, t.fault)
+        cands[t.track_id] = [song(t.video_id, url, artist=artist, title=t.title, seconds=t.seconds)]
+    write_tracks(layout, [{"track_id": t.track_id, "title": t.title, "artists": [artist], "seconds": t.seconds}
+                          for t in tracks])
+    return StaticSearcher(cands)
 
 
 def fast_settings(**overrides: object) -> DownloadSettings:

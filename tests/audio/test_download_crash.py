@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from manifests import Layout, read_table
 from manifests.hashing import sha256_file
 from manifests.schema import DOWNLOADS
 from tests.audio.helpers import StaticSearcher, fast_settings, song, video_id_for, write_tracks
+from tests.fixtures.waiting import wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 N_TRACKS = 8
@@ -52,9 +52,8 @@ def test_killed_mid_run_then_rerun_leaves_a_complete_consistent_folder(tmp_path,
                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
-        while _ok_rows(table) < 2 and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: _ok_rows(table) >= 2 or proc.poll() is not None, timeout=60, interval=0.02,
+                   what="two finished rows")
         assert proc.poll() is None, f"the run ended before it could be killed: {proc.stderr.read().decode()}"
         os.killpg(proc.pid, signal.SIGKILL)  # the whole job: stage, worker processes, ffmpeg
         proc.wait(timeout=10)

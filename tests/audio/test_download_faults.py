@@ -8,15 +8,22 @@ from collectors.audio.pipeline import DownloadStage
 from collectors.youtube.errors import YouTubeStop
 from manifests import Layout, read_table
 from manifests.schema import DOWNLOADS
-from tests.audio.helpers import StaticSearcher, data_files, fast_settings, song, video_id_for, write_tracks
+from tests.audio.helpers import (
+    LibraryTrack,
+    StaticSearcher,
+    data_files,
+    fast_settings,
+    serve_library,
+    song,
+    video_id_for,
+    write_tracks,
+)
 
 
 def _one_track(tmp_path, media, data: bytes, ext: str, fault: str | None, seconds: float = 2.5):
     layout = Layout.at(tmp_path / "data")
     vid = video_id_for(1, "flt")
-    url = media.add(f"{vid}.{ext}", data, fault)
-    write_tracks(layout, [{"track_id": "tfault00001", "title": "Song", "artists": ["Band"], "seconds": seconds}])
-    searcher = StaticSearcher({"tfault00001": [song(vid, url, artist="Band", title="Song", seconds=seconds)]})
+    searcher = serve_library(layout, media, [LibraryTrack("tfault00001", vid, data, ext, seconds, fault=fault)])
     return layout, searcher, f"{vid}.{ext}"
 
 
@@ -103,15 +110,10 @@ def test_an_unusable_first_choice_falls_back_to_the_next_candidate(tmp_path, med
 
 def test_rate_limiting_stops_the_run_and_keeps_what_finished(tmp_path, media, clips) -> None:
     layout = Layout.at(tmp_path / "data")
-    tracks, cands = [], {}
-    for index, fault in enumerate([None, None, "429", None, None]):
-        vid = video_id_for(index, "rl")
-        url = media.add(f"{vid}.mp3", clips["mp3_mono_48k"].data, fault)
-        track_id = f"trate{index:06d}"
-        tracks.append({"track_id": track_id, "title": f"Song {index}", "artists": ["Band"], "seconds": 2.5})
-        cands[track_id] = [song(vid, url, artist="Band", title=f"Song {index}", seconds=2.5)]
-    write_tracks(layout, tracks)
-    searcher = StaticSearcher(cands)
+    searcher = serve_library(layout, media, [
+        LibraryTrack(f"trate{index:06d}", video_id_for(index, "rl"), clips["mp3_mono_48k"].data, "mp3", 2.5,
+                     title=f"Song {index}", fault=fault)
+        for index, fault in enumerate([None, None, "429", None, None])])
     stage = DownloadStage(layout, fast_settings(workers=1), searcher=searcher)
     summary = stage.run()
     assert isinstance(stage.stop, YouTubeStop) and "rate limiting" in summary.stopped

@@ -12,20 +12,24 @@ from collectors.audio import pipeline as pipeline_module
 from collectors.audio.pipeline import DownloadStage
 from manifests import Layout, read_table, write_table
 from manifests.schema import DOWNLOADS, OVERRIDES
-from tests.audio.helpers import StaticSearcher, data_files, fast_settings, song, video_id_for, write_tracks
+from tests.audio.helpers import (
+    LibraryTrack,
+    StaticSearcher,
+    data_files,
+    fast_settings,
+    serve_library,
+    song,
+    video_id_for,
+    write_tracks,
+)
 
 
 def _library(tmp_path, media, clips, n: int, faults: dict[int, str] | None = None, clip: str = "mp3_mono_48k"):
     layout = Layout.at(tmp_path / "data")
-    tracks, cands = [], {}
-    for index in range(n):
-        vid = video_id_for(index, "re")
-        url = media.add(f"{vid}.mp3", clips[clip].data, (faults or {}).get(index))
-        track_id = f"trerun{index:05d}"
-        tracks.append({"track_id": track_id, "title": f"Song {index}", "artists": ["Band"], "seconds": 2.5})
-        cands[track_id] = [song(vid, url, artist="Band", title=f"Song {index}", seconds=2.5)]
-    write_tracks(layout, tracks)
-    return layout, StaticSearcher(cands)
+    return layout, serve_library(layout, media, [
+        LibraryTrack(f"trerun{index:05d}", video_id_for(index, "re"), clips[clip].data, "mp3", 2.5,
+                     title=f"Song {index}", fault=(faults or {}).get(index))
+        for index in range(n)])
 
 
 def _rows(layout: Layout) -> dict[str, dict]:

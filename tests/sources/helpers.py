@@ -8,14 +8,14 @@ from typing import Any
 from collectors.net import HostLimiter, Policy, PoliteSession, make_session
 from manifests import Layout, read_table, write_table
 from manifests.schema import CLAIMS, TRACKS
+from tests.fixtures.corpus import track_row
 
 CONTACT = "tester@example.org"
 
 
 def make_track(tid: str, artists: list[str], title: str, album: str | None = None, *, isrc: str | None = None,
                duration_ms: int | None = None) -> dict[str, Any]:
-    return {"track_id": tid, "title": title, "artists": artists, "album": album, "isrc": isrc,
-            "duration_ms": duration_ms, "origin": "csv"}
+    return track_row(tid, title, artists, origin="csv", album=album, isrc=isrc, duration_ms=duration_ms)
 
 
 def make_layout(tmp_path: Path, tracks: list[dict[str, Any]], claims: list[dict[str, Any]] | None = None) -> Layout:

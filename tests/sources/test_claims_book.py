@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 from collectors.sources.pipeline import ClaimsBook, LabelRun
+from tests.fixtures.corpus import claim_row
 from tests.sources.helpers import claims_of, make_layout, make_track
 
 
 def _claim(track_id: str, genre: str, source: str = "musicbrainz") -> dict[str, Any]:
-    return {"track_id": track_id, "source": source, "raw_genre": genre, "weight": 1.0, "evidence": f"e-{genre}"}
+    return claim_row(track_id, source, genre, evidence=f"e-{genre}")
 
 
 def test_a_pair_is_never_written_half_swapped(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Fixtures: the fake Spotify (every body it serves is checked against the OpenAPI description
-when the test ends), a data folder, a private token cache and a client wired to the fake."""
+when the test ends), a private token cache and a client wired to the fake (the data folder is
+``layout`` from tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,6 @@ import pytest
 from collectors.net import HostLimiter
 from collectors.spotify.auth import Credentials, PrivateTokenCache, client_auth_manager, user_auth_manager
 from collectors.spotify.client import RetryPolicy, SpotifyClient, make_spotify_session
-from manifests import Layout
 from tests.servers.spotify import FakeSpotify
 
 from .contract import load_contract
@@ -30,11 +30,6 @@ def fake(contract):
         server.stop()
     problems = contract.check_served(server.served)
     assert not problems, "the fake served bodies that break the OpenAPI description:\n" + "\n".join(problems[:20])
-
-
-@pytest.fixture
-def layout(tmp_path: Path) -> Layout:
-    return Layout.at(tmp_path / "data")
 
 
 @pytest.fixture

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 TOOLKIT_NAME = "genre-dataset-toolkit"
 ENV_CONTACT = "GENRE_CONTACT"
@@ -112,13 +113,13 @@ class Policy:
             object.__setattr__(self, "cache_path", Path(self.cache_path))
 
     @classmethod
-    def api(cls, **overrides: object) -> Policy:
+    def api(cls, **overrides: Any) -> Policy:
         """Defaults for a documented API with published rate rules: no robots.txt, short intervals."""
-        base = {"obey_robots": False, "min_interval_s": 0.2, "jitter_s": 0.05}
-        return cls(**{**base, **overrides})  # type: ignore[arg-type]
+        base: dict[str, Any] = {"obey_robots": False, "min_interval_s": 0.2, "jitter_s": 0.05}
+        return cls(**{**base, **overrides})
 
-    def replace(self, **changes: object) -> Policy:
-        return dataclasses.replace(self, **changes)  # type: ignore[arg-type]
+    def replace(self, **changes: Any) -> Policy:
+        return dataclasses.replace(self, **changes)
 
     def interval_for(self, host: str) -> float:
         """Seconds between requests to ``host`` ("name" or "name:port"), floors applied."""

@@ -79,11 +79,11 @@ def serve_library(layout: Layout, media: MediaServer, tracks: Sequence[LibraryTr
 
 def fast_settings(**overrides: object) -> DownloadSettings:
     """Fast, offline settings: no sleeps, no backoff, generic extractor only, short clips allowed."""
-    base: dict[str, object] = dict(workers=2, download_workers=1, download_interval_s=(0.0, 0.0), request_interval_s=0.0,
-                                   request_jitter_s=0.0, retries=1, attempts=2, backoff_s=0.0, min_seconds=1.0,
-                                   allowed_extractors=("generic",), progress=False)
+    base: dict[str, Any] = dict(workers=2, download_workers=1, download_interval_s=(0.0, 0.0),
+                                request_interval_s=0.0, request_jitter_s=0.0, retries=1, attempts=2, backoff_s=0.0,
+                                min_seconds=1.0, allowed_extractors=("generic",), progress=False)
     base.update(overrides)
-    return DownloadSettings(**base)  # type: ignore[arg-type]
+    return DownloadSettings(**base)
 
 
 def data_files(root: Path) -> list[str]:

@@ -49,10 +49,10 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml
 
 test: $(STAMP) ## Run the offline test suite (never touches the internet)
-	$(PY) -m pytest -q -m "not slow and not network"
+	$(PY) -m pytest -q -m "not slow"
 
 test-slow: $(STAMP) ## Run the slow tests as well (still offline)
-	$(PY) -m pytest -q -m "not network"
+	$(PY) -m pytest -q
 
 lint: $(STAMP) ## Style (ruff), types (mypy) and the layer contracts between packages (import-linter)
 	$(PY) -m ruff check .

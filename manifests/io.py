@@ -263,8 +263,23 @@ def render(table: Table, rows: Iterable[Mapping[str, Any]], *, path: Path | str 
         seen.add(frozen)
         if table.versioned:
             cells.append(table.tag)
-        writer.writerow(cells)
+        if any("\r" in cell for cell in cells):
+            out.write(_crlf_row(cells))
+        else:
+            writer.writerow(cells)
     return out.getvalue()
+
+
+def _crlf_row(cells: list[str]) -> str:
+    """One row whose cells hold a carriage return, quoted so that it reads back as written.
+
+    Before Python 3.13 the csv writer quotes only the characters of its line terminator
+    (here ``\\n``), so a lone ``\\r`` would be written bare and split the row on reading.
+    A writer ending lines with ``\\r\\n`` quotes both; its own terminator is put back to ``\\n``.
+    """
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2] + "\n"
 
 
 def _umask() -> int:

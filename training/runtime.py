@@ -71,13 +71,14 @@ def quiet_tensorflow(verbosity: int = 0) -> None:
 
 def start_backend() -> None:
     """Import Keras (and its backend) and find the device, with the known start-up lines filtered out."""
-    with _noise_filter():
+    with startup_noise_filter():
         import keras  # noqa: F401  (the import is the point: TensorFlow prints its notices now)
 
         accelerator()
 
 
-def _noise_filter() -> AbstractContextManager[None]:
+def startup_noise_filter() -> AbstractContextManager[None]:
+    """The filter :func:`start_backend` applies: :data:`NOISE` dropped from stderr, unless ``-vv``."""
     return filtered_stderr(NOISE) if _QUIET.filtering else nullcontext()
 
 
@@ -122,7 +123,7 @@ def _write_all(fd: int, data: bytes) -> None:
 @functools.cache
 def accelerator() -> str | None:
     """Name of the GPU the current Keras backend will use, or None on CPU (asked once per process)."""
-    with _noise_filter():
+    with startup_noise_filter():
         return _query_accelerator()
 
 

@@ -172,3 +172,31 @@ def test_cli_trains_prints_the_run_folder_and_fails_in_one_line(corpus, tmp_path
     assert "crop_seconds 0.1" in capsys.readouterr().err
     assert main(["train", "--data", str(layout.root), "--run", "nothing", "--resume", "-q"]) == 2
     assert "nothing to resume" in capsys.readouterr().err
+
+
+def test_fresh_starts_a_run_over_and_overwrite_still_works_with_a_deprecation_line(corpus, capsys) -> None:
+    layout, _ = corpus
+    args = ["train", "--data", str(layout.root), "--run", "again", "--model", "baseline3", "--width", "2",
+            "--epochs", "1", "--batch-size", "8", "--crop-seconds", "1", "--n-mels", "32",
+            "--crops-per-track", "1", "--no-augment", "-q"]
+    run = layout.runs / "again"
+
+    def seed() -> int:
+        return json.loads((run / "config.json").read_text())["seed"]
+
+    assert main([*args, "--seed", "5"]) == 0 and seed() == 5
+    capsys.readouterr()
+    assert main([*args, "--seed", "6"]) == 2  # other settings in the same folder: refused ...
+    assert "--fresh to start over" in capsys.readouterr().err
+    assert main([*args, "--seed", "6", "--fresh"]) == 0 and seed() == 6  # ... unless started over
+    assert "deprecated" not in capsys.readouterr().err
+    assert main([*args, "--seed", "7", "--overwrite"]) == 0 and seed() == 7
+    err = capsys.readouterr().err
+    assert "warning: --overwrite is deprecated and will be removed; use --fresh" in err
+    assert [int(r["epoch"]) for r in _history(run)] == [1]  # a new run, not a continued one
+    assert main([*args, "--resume", "--fresh"]) == 2
+    assert "--resume and --fresh contradict each other" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    shown = capsys.readouterr().out
+    assert "--fresh" in shown and "--overwrite" not in shown

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -14,18 +16,22 @@ pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or usable_c
                                 reason="needs Linux CPU affinity and at least 2 usable cores")
 
 
-def _placement(_: int) -> tuple[int, frozenset[int], str]:
-    """In a worker: its pid, its CPU mask and the mask a child process (like ffmpeg) inherits."""
-    import time
+def _placement(barrier: Any = None) -> tuple[int, frozenset[int], str]:
+    """In a worker: its pid, its CPU mask and the mask a child process (like ffmpeg) inherits.
 
-    time.sleep(0.2)  # keep this worker busy so the next task goes to the other one
+    With a two-party ``barrier`` a worker waits here until the other worker holds a task too,
+    so the two tasks of each pair always land on different workers, however loaded the machine.
+    """
+    if barrier is not None:
+        barrier.wait(timeout=60)
     child = subprocess.run(["grep", "Cpus_allowed_list", "/proc/self/status"], capture_output=True, text=True)
     return os.getpid(), frozenset(os.sched_getaffinity(0)), child.stdout.split()[-1]
 
 
 def test_two_workers_get_one_distinct_core_each_and_their_children_inherit_it() -> None:
-    with conversion_pool(2) as pool:
-        seen = {pid: (mask, child) for pid, mask, child in pool.map(_placement, range(4))}
+    with multiprocessing.Manager() as manager, conversion_pool(2) as pool:
+        barrier = manager.Barrier(2)
+        seen = {pid: (mask, child) for pid, mask, child in pool.map(_placement, [barrier] * 4)}
     assert len(seen) == 2
     masks = [mask for mask, _ in seen.values()]
     assert all(len(mask) == 1 for mask in masks)
@@ -40,7 +46,7 @@ def test_a_single_worker_and_unpinned_pools_run_free() -> None:
     cores = set(usable_cpus())
     for workers, pin in ((1, None), (2, False)):
         with conversion_pool(workers, pin) as pool:
-            masks = {mask for _, mask, _ in pool.map(_placement, range(2))}
+            masks = {mask for _, mask, _ in pool.map(_placement, [None, None])}
         assert masks == {frozenset(cores)}, (workers, pin)
 
 

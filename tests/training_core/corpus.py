@@ -7,12 +7,12 @@ tests check mechanics, not accuracy.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from manifests.hashing import sha256_file
 from manifests.io import write_table
 from manifests.layout import Layout
 from manifests.schema import TRAINING
@@ -71,7 +71,7 @@ def make_corpus(root: Path, *, genres: tuple[str, ...] = GENRES, per_split: tupl
                     "genres": labels, "top_genre": genre, "split": split,
                     "audio_path": layout.relative(path), "sample_rate": SR,
                     "audio_duration_s": round(length, 3),
-                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "sha256": sha256_file(path),
                 })
     write_table(layout.table_path(TRAINING), TRAINING, rows)
     return layout, rows

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from manifests.errors import UserError
+from manifests.hashing import sha256_file
 from manifests.io import write_table
 from manifests.schema import TRAINING
 from training.data.cache import build_cache, decode_int16, index_path
@@ -59,7 +59,7 @@ def test_changed_sha_rebuilds_decoding_only_the_changed_file(tmp_path: Path) -> 
     path = layout.resolve(changed["audio_path"])
     new_audio = (0.25 * np.sin(np.arange(SR) * 0.05)).astype(np.float32)
     sf.write(path, new_audio, SR, subtype="PCM_16")
-    changed["sha256"] = hashlib.sha256(path.read_bytes()).hexdigest()
+    changed["sha256"] = sha256_file(path)
     write_table(layout.table_path(TRAINING), TRAINING, rows)
 
     decoder = CountingDecoder()

@@ -6,13 +6,12 @@ random pitch/level/noise, and artists never cross splits unless a test asks for 
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
-from manifests import Layout, write_table
+from manifests import Layout, sha256_file, write_table
 from manifests.schema import TRAINING
 
 RATE = 16000
@@ -60,7 +59,7 @@ def make_corpus(root: Path, per_genre: dict[str, int] | None = None, seconds: fl
                     "genres": {genre: 1.0}, "top_genre": genre, "split": split,
                     "audio_path": layout.relative(path), "sample_rate": RATE,
                     "audio_duration_s": seconds,
-                    "sha256": hashlib.sha256(path.read_bytes()).hexdigest(),
+                    "sha256": sha256_file(path),
                 })
     if random_labels:
         shuffled = rng.permutation([r["top_genre"] for r in rows])

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-from pathlib import Path
 
 from manifests import Layout
 from manifests.cliutil import add_common_arguments, number
 from manifests.errors import UserError
 
 from ..runs.rundir import JSONObject, RunDir
+from .options import add_manifest_option, add_run_argument
 
 log = logging.getLogger(__name__)
 
@@ -101,13 +101,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "test split of the training manifest, next to an MFCC + logistic regression baseline. "
                     "Writes metrics.json, predictions.csv, plots and report.md into the run folder. "
                     "Refuses a split that shares an artist with train or validation.")
-    p.add_argument("run", metavar="RUN", help="run folder, or a run name under <data>/runs")
+    add_run_argument(p)
     p.add_argument("--split", default="test", choices=("test", "validation"), help="split to score (default: test)")
     p.add_argument("--crops", type=number(int, 1), default=None, metavar="N",
                    help="crops per song (default: the model's own setting, evenly spaced over the track)")
     p.add_argument("--no-baseline", action="store_true", help="skip the MFCC baseline")
-    p.add_argument("--manifest", type=Path, default=None, metavar="PATH",
-                   help="training table to read (default: <data>/manifests/training.csv)")
+    add_manifest_option(p)
     p.add_argument("--expect-accuracy", type=float, default=None, metavar="A",
                    help="exit with an error (after writing everything) when song-level accuracy is below A")
     p.add_argument("--expect-margin", type=float, default=None, metavar="POINTS",
@@ -120,11 +119,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="MFCC statistics (mean and std of 20 MFCCs and deltas) + standardised logistic "
                     "regression, trained on the train split and scored on the same split as `evaluate`, "
                     "with the run's label list. Features are cached per audio SHA-256 in <data>/cache.")
-    p.add_argument("run", metavar="RUN", help="run folder, or a run name under <data>/runs")
+    add_run_argument(p)
     p.add_argument("--split", default=None, choices=("test", "validation"),
                    help="split to score (default: the one metrics.json was made on, else test)")
-    p.add_argument("--manifest", type=Path, default=None, metavar="PATH",
-                   help="training table to read (default: <data>/manifests/training.csv)")
+    add_manifest_option(p)
     add_common_arguments(p)
     p.set_defaults(func=_baseline)
 
@@ -132,7 +130,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "report", help="redraw report.md and the plots of a run from its saved metrics",
         description="Rebuild report.md, confusion.png, curves.png and f1-per-genre.png from metrics.json "
                     "and history.csv, without loading the model or audio.")
-    p.add_argument("run", metavar="RUN", help="run folder, or a run name under <data>/runs")
+    add_run_argument(p)
     add_common_arguments(p)
     p.set_defaults(func=_report)
 

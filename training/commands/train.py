@@ -24,6 +24,7 @@ from ..config import (
     TrainConfig,
     preset,
 )
+from .options import add_manifest_option
 
 log = logging.getLogger(__name__)
 
@@ -49,8 +50,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "checkpoints/ and tensorboard/. Rerunning the same command continues an "
                     "interrupted run. Prints the run folder at the end.")
     add_common_arguments(p)
-    p.add_argument("--manifest", type=Path, metavar="PATH",
-                   help="training table to read (default: <data>/manifests/training.csv)")
+    add_manifest_option(p)
     p.add_argument("--run", metavar="NAME", help="run folder name under <data>/runs (default: MODEL-TASK)")
     start = p.add_mutually_exclusive_group()
     start.add_argument("--preset", choices=PRESETS, help="start from a named setting: cpu (small cnn_bn on "

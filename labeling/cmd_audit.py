@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
+from manifests.config import MIN_AUDIO_SECONDS
 from manifests.errors import UserError
 
 from .cli import add_no_audio_files_argument, add_taxonomy_argument
@@ -26,23 +27,29 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_taxonomy_argument(p, "taxonomy the labels were made with")
     p.add_argument("--fail-on", choices=("error", "warning"), default=None,
                    help="exit 1 when any finding is at least this severe (for CI)")
-    p.add_argument("--min-score", type=number(float, 0, 1), default=0.7, metavar="S",
-                   help="flag YouTube matches scoring below S as warnings (default 0.7)")
+    p.add_argument("--warn-match-score", dest="min_score", type=number(float, 0, 1), default=0.7, metavar="S",
+                   help="flag YouTube matches scoring below S in [0, 1] as warnings (default 0.7; download "
+                        "accepts from --min-match-score 0.65)")
     p.add_argument("--review", type=number(int, 0), default=20, metavar="N",
                    help="list the N lowest match scores for review by hand (default 20)")
-    p.add_argument("--duration-tolerance", type=number(float, 0, 1), default=0.15, metavar="F",
+    p.add_argument("--duration-tolerance-fraction", dest="duration_tolerance", type=number(float, 0, 1),
+                   default=0.15, metavar="F",
                    help="flag decoded audio more than F (fraction) or 10 s away from the catalogue duration "
                         "(default 0.15)")
-    p.add_argument("--min-seconds", type=number(float, 0, unit='seconds'), default=10.0, metavar="S",
-                   help="flag decoded audio shorter than S seconds (default 10)")
+    p.add_argument("--min-seconds", type=number(float, 0, unit="seconds"), default=MIN_AUDIO_SECONDS, metavar="S",
+                   help=f"flag decoded audio shorter than S seconds (default {MIN_AUDIO_SECONDS:g})")
     p.add_argument("--max-seconds", type=number(float, 0, unit='seconds'), default=900.0, metavar="S",
                    help="flag decoded audio longer than S seconds (default 900)")
-    p.add_argument("--trim-seconds", type=number(float, 0, unit='seconds'), default=None, metavar="S",
-                   help="audio was trimmed to at most S seconds at download (default: detected)")
+    p.add_argument("--clip-seconds", dest="trim_seconds", type=number(float, 0, unit="seconds"), default=None,
+                   metavar="S", help="audio was clipped to at most S seconds at download (download "
+                                     "--clip-seconds; default: detected)")
     p.add_argument("--verify-audio", action="store_true",
                    help="recompute the sha256 of every audio file and compare with the manifest (slow)")
     add_no_audio_files_argument(p)
     add_deprecated_alias(p, "--no-files", "--no-audio-files")
+    add_deprecated_alias(p, "--min-score", "--warn-match-score")
+    add_deprecated_alias(p, "--duration-tolerance", "--duration-tolerance-fraction")
+    add_deprecated_alias(p, "--trim-seconds", "--clip-seconds")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster, e.g. in CI)")
     p.add_argument("--max-rows", type=number(int, 0), default=50, metavar="N",
                    help="rows per table in report.md; flagged.csv always has all (default 50)")

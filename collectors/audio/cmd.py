@@ -7,7 +7,7 @@ import os
 from pathlib import Path
 
 from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
-from manifests.config import usable_cores
+from manifests.config import MIN_AUDIO_SECONDS, usable_cores
 from manifests.errors import UserError
 
 ENV_COOKIES = "GENRE_YOUTUBE_COOKIES"
@@ -38,12 +38,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "its best audio stream with yt-dlp and convert it to audio/<track_id>.wav (16 kHz, mono, "
                     "PCM s16le). Writes manifests/downloads.csv as rows finish; rerun to continue.")
     add_common_arguments(p)
-    p.add_argument("--workers", type=number(int, 1), default=cores,
+    p.add_argument("--workers", type=number(int, 1), default=cores, metavar="N",
                    help=f"conversion processes (default: cores = {cores})")
     p.add_argument("--no-pin-workers", dest="pin_workers", action="store_const", const=False, default=None,
                    help="let conversion workers move between cores (default: one core each when 2 <= "
                         "workers <= cores; unpin if other heavy work shares the machine)")
-    p.add_argument("--download-workers", type=number(int, 1), default=1,
+    p.add_argument("--download-workers", type=number(int, 1), default=1, metavar="N",
                    help="parallel YouTube downloads, all sharing one request pace (default 1)")
     p.add_argument("--download-interval", type=_seconds_range, default=(5.0, 10.0), metavar="MIN,MAX",
                    help="random pause before each download in seconds (default 5,10; one number: always that)")
@@ -52,30 +52,32 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--cookies", default=None, metavar="FILE",
                    help=f"cookies.txt (Netscape format) of a logged-in browser; also ${ENV_COOKIES}. "
                         "Copied privately per worker, never logged")
-    p.add_argument("--max-seconds", type=number(float, above=0), default=None, metavar="N",
-                   help="keep at most N seconds of each track (default: all)")
+    p.add_argument("--clip-seconds", dest="max_seconds", type=number(float, above=0), default=None, metavar="S",
+                   help="keep an excerpt of at most S seconds of each track (default: all of it)")
     p.add_argument("--window", choices=("start", "middle"), default="start",
-                   help="with --max-seconds: keep the start or the middle of the track (default start)")
+                   help="with --clip-seconds: keep the start or the middle of the track (default start)")
     p.add_argument("--limit", type=number(int, 0), default=None, metavar="N",
                    help="process at most N tracks this run")
-    p.add_argument("--threshold", type=number(float, 0, 1), default=0.65,
-                   help="minimum match score to accept a video (default 0.65)")
+    p.add_argument("--min-match-score", dest="threshold", type=number(float, 0, 1), default=0.65, metavar="S",
+                   help="minimum match score in [0, 1] to accept a video (default 0.65)")
     p.add_argument("--duration-tolerance", type=number(float, above=0), default=10.0, metavar="S",
                    help="reject videos whose length differs by more than S seconds (default 10)")
-    p.add_argument("--min-seconds", type=float, default=5.0, metavar="S",
-                   help="reject converted audio shorter than S seconds (default 5)")
-    p.add_argument("--retries", type=number(int, 0), default=3,
+    p.add_argument("--min-seconds", type=number(float, 0, unit="seconds"), default=MIN_AUDIO_SECONDS, metavar="S",
+                   help=f"reject converted audio shorter than S seconds (default {MIN_AUDIO_SECONDS:g})")
+    p.add_argument("--retries", type=number(int, 0), default=3, metavar="N",
                    help="retries per video for network errors, in yt-dlp and ours (default 3)")
     p.add_argument("--retry-failed", action="store_true",
                    help="also retry failures marked not retryable and skipped videos (e.g. after adding cookies)")
     p.add_argument("--retry-no-match", action="store_true",
-                   help="search again for tracks that had no match (e.g. after lowering --threshold)")
+                   help="search again for tracks that had no match (e.g. after lowering --min-match-score)")
     p.add_argument("--verify-audio", action="store_true",
                    help="re-hash finished files and redo those whose sha256 changed")
     p.add_argument("--keep-source", action="store_true",
                    help="keep the downloaded original audio in DATA/cache/youtube/raw/")
     add_deprecated_alias(p, "--sleep", "--download-interval")
     add_deprecated_alias(p, "--verify", "--verify-audio")
+    add_deprecated_alias(p, "--max-seconds", "--clip-seconds")
+    add_deprecated_alias(p, "--threshold", "--min-match-score")
     p.set_defaults(func=_download)
 
     d = subparsers.add_parser(
@@ -101,8 +103,6 @@ def _download(args: argparse.Namespace) -> int:
             raise UserError(f"--cookies {report.problem}")
     if args.request_interval < 0:
         raise UserError(f"--request-interval {args.request_interval:g}: must be >= 0 seconds")
-    if args.min_seconds < 0:
-        raise UserError(f"--min-seconds {args.min_seconds:g}: must be >= 0 seconds")
     try:
         score = ScoreConfig(threshold=args.threshold, duration_tolerance_s=args.duration_tolerance)
         settings = DownloadSettings(

@@ -216,7 +216,7 @@ def check_data(data: Path) -> list[Check]:
     hours = free / (16000 * 2 * 3600)
     status = "ok" if free > 2 * 1024**3 else "warn"
     out.append(Check("disk space", status, f"{free / 1024**3:.1f} GiB free at {probe} (~{hours:.0f} h of 16 kHz "
-                                            "mono WAV)", "" if status == "ok" else "free some space or use --max-seconds"))
+                                            "mono WAV)", "" if status == "ok" else "free some space or use --clip-seconds"))
     if layout.root.exists() and not os.access(layout.root, os.W_OK):
         out.append(Check("data folder", "fail", f"{layout.root} is not writable", "fix its permissions"))
     return out

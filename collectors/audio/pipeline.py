@@ -41,7 +41,7 @@ from collectors.youtube.score import ScoreConfig, Scored
 from collectors.youtube.search import Searcher, SearchError, TrackQuery
 from manifests import Layout, Row, TableStore, read_table
 from manifests.clock import utc_now_text
-from manifests.config import usable_cores
+from manifests.config import MIN_AUDIO_SECONDS, usable_cores
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.overrides import Overrides, TrackOverride
@@ -74,7 +74,7 @@ class DownloadSettings:
     max_seconds: float | None = None
     window: str = "start"
     sample_rate: int = 16000
-    min_seconds: float = 5.0
+    min_seconds: float = MIN_AUDIO_SECONDS
     limit: int | None = None
     retries: int = 3
     attempts: int = 3

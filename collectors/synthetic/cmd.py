@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from manifests.cliutil import add_common_arguments
+from manifests.cliutil import add_common_arguments, add_deprecated_alias
 from manifests.config import usable_cores
 from manifests.errors import UserError
 
@@ -41,7 +41,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=f"comma-separated subset of: {', '.join(GENRES)} (default: all)")
     p.add_argument("--workers", type=int, default=min(2, usable_cores()), metavar="N",
                    help="processes rendering audio (default: 2, or 1 on a single core)")
-    p.add_argument("--force", action="store_true", help="render every file again, even finished ones")
+    p.add_argument("--fresh", action="store_true", help="render every file again, even finished ones")
+    add_deprecated_alias(p, "--force", "--fresh")
     p.set_defaults(func=run)
 
 
@@ -67,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
         return tqdm(total=total, unit="track", desc="rendering", disable=args.quiet, dynamic_ncols=True)
 
     try:
-        summary = write_corpus(layout, config, workers=args.workers, force=args.force, progress=progress)
+        summary = write_corpus(layout, config, workers=args.workers, force=args.fresh, progress=progress)
     except CorpusError as exc:
         raise UserError(str(exc)) from None
     except OSError as exc:

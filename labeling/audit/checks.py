@@ -19,6 +19,7 @@ from itertools import combinations
 from pathlib import Path
 from typing import Any
 
+from manifests.config import MIN_AUDIO_SECONDS
 from manifests.hashing import sha256_file
 from manifests.ids import artist_title_key, normalize_text, normalize_title
 from manifests.schema import SPLITS
@@ -43,7 +44,7 @@ CHECKS: dict[str, tuple[str, str]] = {
     "audio_failed": ("warning", "download status failed or no_match, with the downloader's reason"),
     "duration_outlier": ("warning", "decoded audio much shorter/longer than the catalogue says, or outside "
                                     "the allowed range"),
-    "low_match_score": ("warning", "the chosen YouTube video scored below --min-score"),
+    "low_match_score": ("warning", "the chosen YouTube video scored below --warn-match-score"),
     "unlabeled": ("warning", "no source claim mapped to a known genre"),
     "not_in_split": ("warning", "a usable track has no split (the splits table is older than the labels)"),
     "formula_injection": ("warning", "a manifest cell starts with = + - @ tab or CR; a spreadsheet would run it "
@@ -77,7 +78,7 @@ class AuditOptions:
     close_runner_up: float = 0.05
     duration_tolerance: float = 0.15
     duration_slack_s: float = 10.0
-    min_seconds: float = 10.0
+    min_seconds: float = MIN_AUDIO_SECONDS
     max_seconds: float = 900.0
     trim_seconds: float | None = None
     check_files: bool = True

@@ -179,7 +179,7 @@ def match_scores(sec: Section, min_score: float) -> bytes | None:
     fig = _figure(6.5, 4)
     ax = fig.add_subplot()
     ax.hist(scores, bins=[i / 40 for i in range(41)], color="#4C72B0")
-    ax.axvline(min_score, color="#C44E52", linestyle="--", label=f"--min-score {min_score:g}")
+    ax.axvline(min_score, color="#C44E52", linestyle="--", label=f"--warn-match-score {min_score:g}")
     ax.set_xlim(0, 1)
     ax.set_xlabel("YouTube match score")
     ax.set_ylabel("tracks")

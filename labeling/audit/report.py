@@ -248,7 +248,7 @@ def _durations(sec: Section, inp: AuditInput, opts: AuditOptions, plots: dict[st
            f"duration to compare with. Flagged: outside [{opts.min_seconds:g} s, {opts.max_seconds:g} s], or "
            f"more than max({opts.duration_slack_s:g} s, {opts.duration_tolerance:.0%}) away from the catalogue.", ""]
     if cap:
-        how = "detected: most long tracks end there" if d["cap_detected"] else "--trim-seconds"
+        how = "detected: most long tracks end there" if d["cap_detected"] else "--clip-seconds"
         out += [f"Audio appears trimmed to {cap:g} s ({how}); longer tracks are compared with that length.", ""]
     out += _image(plots, "durations.png", "durations")
     out += _findings(sec.findings, inp, opts.max_rows)
@@ -257,7 +257,7 @@ def _durations(sec: Section, inp: AuditInput, opts: AuditOptions, plots: dict[st
 
 def _matches(sec: Section, inp: AuditInput, opts: AuditOptions, plots: dict[str, bytes]) -> list[str]:
     d = sec.data
-    out = [f"{len(d['scores'])} matched videos; {d['n_low']} below --min-score {opts.min_score:g}"
+    out = [f"{len(d['scores'])} matched videos; {d['n_low']} below --warn-match-score {opts.min_score:g}"
            + (f"; {d['pinned']} pinned by hand in overrides.csv and not flagged" if d["pinned"] else "") + ".", ""]
     out += _image(plots, "match_scores.png", "match scores")
     if d["lowest"]:

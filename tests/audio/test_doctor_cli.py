@@ -95,8 +95,8 @@ def test_download_without_a_tracks_table_says_what_to_run_first(tmp_path, capsys
 @pytest.mark.parametrize("args, words", [
     (["--download-interval", "10,5"], "0 <= MIN <= MAX"),
     (["--workers", "0"], "must be at least 1"),
-    (["--threshold", "2"], "between 0 and 1"),
-    (["--max-seconds", "-3"], "greater than 0"),
+    (["--min-match-score", "2"], "between 0 and 1"),
+    (["--clip-seconds", "-3"], "greater than 0"),
 ])
 def test_bad_options_are_refused(tmp_path, capsys, args, words) -> None:
     with pytest.raises(SystemExit) as caught:
@@ -108,7 +108,7 @@ def test_help_documents_the_options_and_imports_nothing_heavy() -> None:
     proc = subprocess.run([sys.executable, "-m", "collectors", "download", "--help"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
-    for flag in ("--workers", "--download-interval", "--request-interval", "--verify-audio", "--cookies", "--max-seconds", "--window", "--limit", "--retry-failed"):
+    for flag in ("--workers", "--download-interval", "--request-interval", "--verify-audio", "--cookies", "--clip-seconds", "--window", "--limit", "--retry-failed"):
         assert flag in proc.stdout
     code = ("import argparse, sys\n"
             "from collectors.audio import cmd\n"
@@ -121,6 +121,8 @@ def test_help_documents_the_options_and_imports_nothing_heavy() -> None:
 @pytest.mark.parametrize("old, new", [
     (["--sleep", "2,3"], ["--download-interval", "2,3"]),
     (["--verify"], ["--verify-audio"]),
+    (["--max-seconds", "30"], ["--clip-seconds", "30"]),
+    (["--threshold", "0.8"], ["--min-match-score", "0.8"]),
 ])
 def test_old_download_flag_names_still_work_with_one_deprecation_line(old, new, capsys) -> None:
     command = ["download", "--data", "somewhere"]

@@ -190,3 +190,17 @@ def test_audit_without_audio_files(flag: str, tiny_data: Layout, capsys: pytest.
     deprecations = [line for line in captured.err.splitlines() if "deprecated" in line]
     assert deprecations == ([] if flag == "--no-audio-files" else
                             ["warning: --no-files is deprecated and will be removed; use --no-audio-files"])
+
+
+@pytest.mark.parametrize("old, new", [
+    (["--min-score", "0.8"], ["--warn-match-score", "0.8"]),
+    (["--duration-tolerance", "0.2"], ["--duration-tolerance-fraction", "0.2"]),
+    (["--trim-seconds", "30"], ["--clip-seconds", "30"]),
+])
+def test_old_audit_flag_names_still_work_with_one_deprecation_line(
+        old: list[str], new: list[str], capsys: pytest.CaptureFixture[str]) -> None:
+    parser = build_parser("python -m labeling", "", COMMAND_MODULES)
+    command = ["audit", "--data", "somewhere"]
+    assert vars(parser.parse_args(command + old)) == vars(parser.parse_args(command + new))
+    assert capsys.readouterr().err.splitlines() == [
+        f"warning: {old[0]} is deprecated and will be removed; use {new[0]}"]

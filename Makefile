@@ -22,8 +22,6 @@ TRAIN_ARGS ?=
 RUN ?=
 FILES ?=
 STAMP := $(VENV)/.installed
-# TensorFlow's C++ start-up chatter (no GPU found, CPU instructions) hides the useful output.
-export TF_CPP_MIN_LOG_LEVEL ?= 2
 
 .PHONY: help venv test test-slow lint validate collect spotify-login labels download doctor split manifest \
 	audit train report predict demo bench bench-spotify bench-audio bench-train clean-demo

@@ -27,9 +27,6 @@ FLUSH_EVERY_SECONDS = 15.0
 #: Audio shorter than this is not a song: download rejects it, the audit flags it (``--min-seconds``).
 MIN_AUDIO_SECONDS = 10.0
 
-#: Seed of every random choice a command makes unless ``--seed`` says otherwise.
-DEFAULT_SEED = 0
-
 #: The project's distribution name (for ``--version``).
 DISTRIBUTION = "genre-dataset-toolkit"
 

@@ -23,7 +23,7 @@ RUN ?=
 FILES ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test test-slow lint validate collect spotify-login labels download doctor split manifest \
+.PHONY: help venv test lint validate collect spotify-login labels download doctor split manifest \
 	audit train report predict demo bench bench-spotify bench-audio bench-train clean-demo
 
 help: ## List the targets (this text)
@@ -47,9 +47,6 @@ $(STAMP): pyproject.toml
 venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml
 
 test: $(STAMP) ## Run the offline test suite (never touches the internet)
-	$(PY) -m pytest -q -m "not slow"
-
-test-slow: $(STAMP) ## Run the slow tests as well (still offline)
 	$(PY) -m pytest -q
 
 lint: $(STAMP) ## Style (ruff), types (mypy) and the layer contracts between packages (import-linter)

@@ -16,6 +16,7 @@ import os
 import tempfile
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -375,6 +376,7 @@ class TableStore:
         for row in read_table(self.path, table, known_genres=self.known_genres, missing_ok=True):
             self.rows[self.key_of(row)] = row
         self._dirty = 0
+        self._batching = 0
         self._last_flush = time.monotonic()
 
     def key_of(self, row: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -405,9 +407,32 @@ class TableStore:
         """Changes not on disk yet."""
         return self._dirty
 
+    def touch(self) -> None:
+        """Count a change that wrote no row (a lookup that found nothing), so it is saved on schedule too.
+
+        What depends on it (e.g. a progress file written by ``after_flush``) then reaches the disk
+        as often as rows do.
+        """
+        self._dirty += 1
+        self.maybe_flush()
+
+    @contextmanager
+    def batch(self) -> Iterator[None]:
+        """Changes made inside are written together: never a file with only some of them.
+
+        E.g. a track's old rows removed and its new ones added; the policy is applied on leaving.
+        """
+        self._batching += 1
+        try:
+            yield
+        finally:
+            self._batching -= 1
+        if not self._batching:
+            self.maybe_flush()
+
     def maybe_flush(self) -> bool:
-        """Write if the row or time budget is spent; True when it wrote."""
-        if not self._dirty:
+        """Write if the row or time budget is spent (never inside ``batch``); True when it wrote."""
+        if not self._dirty or self._batching:
             return False
         overdue = self.flush_seconds is not None and time.monotonic() - self._last_flush >= self.flush_seconds
         if self._dirty >= self.flush_every or overdue:

@@ -60,18 +60,13 @@ class ClaimsBook(TableStore):
 
     def __init__(self, layout: Layout, *, after_flush: Callable[[], None] | None = None) -> None:
         super().__init__(layout.table_path(CLAIMS), CLAIMS, after_flush=after_flush)
-        self._swapping = False
         self._keys: dict[tuple[str, str], list[tuple[Any, ...]]] = {}
         for key, row in self.rows.items():
             self._keys.setdefault((row["track_id"], row["source"]), []).append(key)
 
-    def maybe_flush(self) -> bool:
-        return False if self._swapping else super().maybe_flush()
-
     def replace(self, track_id: str, source: str, rows: Sequence[Row] | None) -> None:
         """Swap the pair's rows for ``rows`` (None: keep them), then write if the policy says so."""
-        self._swapping = True
-        try:
+        with self.batch():
             before = self.pending
             if rows is not None:
                 for key in self._keys.pop((track_id, source), []):
@@ -83,10 +78,7 @@ class ClaimsBook(TableStore):
                 if keys:
                     self._keys[(track_id, source)] = keys
             if self.pending == before:
-                self._dirty += 1  # a finished lookup is a change even when no row changed (its progress entry)
-        finally:
-            self._swapping = False
-        self.maybe_flush()
+                self.touch()  # a finished lookup is a change even when no row changed (its progress entry)
 
     def tracks_with_claims(self) -> set[str]:
         return {t for (t, _), keys in self._keys.items() if keys}

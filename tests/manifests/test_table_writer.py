@@ -65,3 +65,20 @@ def test_stale_temp_files_of_a_killed_writer_are_swept(tmp_path: Path) -> None:
     stale.write_text("half a file", encoding="utf-8")
     TableStore(path, SPLITS)
     assert not stale.exists()
+
+
+def test_a_batch_is_written_whole_and_touch_counts_a_change_without_rows(tmp_path: Path) -> None:
+    path = tmp_path / "splits.csv"
+    store = TableStore(path, SPLITS, flush_every=2, flush_seconds=None)
+    store.put(_row(1))
+    with store.batch():  # replacing a track's rows: never a file with the old one gone and the new one missing
+        store.remove("track-001")
+        assert not path.exists()
+        store.put(_row(2))
+        store.put(_row(3))
+        assert not path.exists()
+    assert _on_disk(path) == ["track-002", "track-003"]
+    store.touch()
+    assert store.pending == 1
+    store.touch()  # a second row-less change reaches the row budget: written, like any change
+    assert store.pending == 0

@@ -10,12 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from manifests.hashing import sha256_file
-from manifests.io import write_table
 from manifests.layout import Layout
-from manifests.schema import TRAINING
+from tests.fixtures.corpus import training_row, write_tables
 
 SR = 16000
 GENRES = ("ambient", "house", "metal", "jazz")
@@ -60,18 +57,11 @@ def make_corpus(root: Path, *, genres: tuple[str, ...] = GENRES, per_split: tupl
                 n += 1
                 track_id = f"t{genre[:3]}{n:03d}"
                 length = 1.0 if split == "train" and n <= short else seconds
-                wave = genre_signal(genre, length, rng)
-                path = layout.audio_path(track_id)
-                sf.write(path, wave, SR, subtype="PCM_16")
                 labels = {genre: 1.0}
                 if multi and n % 2 == 0:
                     labels[genres[(gi + 1) % len(genres)]] = 0.6
-                rows.append({
-                    "track_id": track_id, "title": f"{genre} {n}", "artists": [f"{genre} artist {n}"],
-                    "genres": labels, "top_genre": genre, "split": split,
-                    "audio_path": layout.relative(path), "sample_rate": SR,
-                    "audio_duration_s": round(length, 3),
-                    "sha256": sha256_file(path),
-                })
-    write_table(layout.table_path(TRAINING), TRAINING, rows)
+                rows.append(training_row(layout, track_id, genre_signal(genre, length, rng), genres=labels,
+                                         split=split, title=f"{genre} {n}", artists=[f"{genre} artist {n}"],
+                                         top_genre=genre))
+    write_tables(layout, training=rows)
     return layout, rows

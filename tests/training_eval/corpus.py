@@ -9,10 +9,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-import soundfile as sf
 
-from manifests import Layout, sha256_file, write_table
-from manifests.schema import TRAINING
+from manifests import Layout
+from tests.fixtures.corpus import training_row, write_tables
 
 RATE = 16000
 GENRES = ("ambient", "chiptune", "noise")
@@ -50,17 +49,9 @@ def make_corpus(root: Path, per_genre: dict[str, int] | None = None, seconds: fl
         for genre in genres:
             for k in range(count):
                 track_id = f"t{split[:2]}{genre[:3]}{k:03d}"
-                wave = tone(genre, seconds, rng)
-                path = layout.audio_path(track_id)
-                sf.write(path, wave, RATE, subtype="PCM_16")
-                rows.append({
-                    "track_id": track_id, "title": f"{genre} song {k}",
-                    "artists": [f"{split} {genre} artist {k % 2}"],
-                    "genres": {genre: 1.0}, "top_genre": genre, "split": split,
-                    "audio_path": layout.relative(path), "sample_rate": RATE,
-                    "audio_duration_s": seconds,
-                    "sha256": sha256_file(path),
-                })
+                rows.append(training_row(layout, track_id, tone(genre, seconds, rng), genres={genre: 1.0},
+                                         split=split, title=f"{genre} song {k}", rate=RATE,
+                                         artists=[f"{split} {genre} artist {k % 2}"]))
     if random_labels:
         shuffled = rng.permutation([r["top_genre"] for r in rows])
         for row, genre in zip(rows, shuffled, strict=True):
@@ -70,5 +61,5 @@ def make_corpus(root: Path, per_genre: dict[str, int] | None = None, seconds: fl
         test = next(r for r in rows if r["split"] == "test")
         train["artists"] = [shared_artist]
         test["artists"] = ["Someone Else", shared_artist.upper() + "!"]  # same artist once normalised
-    write_table(layout.table_path("training"), TRAINING, rows)
+    write_tables(layout, training=rows)
     return layout

@@ -16,11 +16,15 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+#: Commands that write into the data folder: one at a time per folder (spotify-login and doctor do not).
+WRITES_DATA: tuple[str, ...] = ("collect", "import-export", "labels", "download", "corpus")
+
+
 def parser() -> argparse.ArgumentParser:
     """Every ``collectors`` sub-command's parser (no handler runs; heavy imports stay in the handlers)."""
     return build_parser("python -m collectors",
                         "Fetch from the world: playlists, label sources, YouTube audio, the synthetic corpus.",
-                        COMMAND_MODULES)
+                        COMMAND_MODULES, writes_data=WRITES_DATA)
 
 
 def _main(argv: Sequence[str] | None) -> int:

@@ -15,6 +15,10 @@ COMMAND_MODULES: tuple[str, ...] = (
 )
 
 
+#: Commands that write into the data folder: one at a time per folder (``taxonomy`` only reads).
+WRITES_DATA: tuple[str, ...] = ("resolve", "split", "build", "audit")
+
+
 def add_taxonomy_argument(parser: argparse.ArgumentParser, what: str = "taxonomy file (.toml or .json)") -> None:
     parser.add_argument("--taxonomy", metavar="FILE", default=None,
                         help=f"{what} (default: $GENRE_TAXONOMY or the packaged one)")
@@ -26,7 +30,8 @@ def add_no_audio_files_argument(parser: argparse.ArgumentParser) -> None:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    parser = build_parser("python -m labeling", "Turn source claims into labels: taxonomy, resolution, splits, audits.", COMMAND_MODULES)
+    parser = build_parser("python -m labeling", "Turn source claims into labels: taxonomy, resolution, splits, audits.",
+                          COMMAND_MODULES, writes_data=WRITES_DATA)
     return dispatch(parser, argv)
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -135,10 +135,13 @@ def run_main(main: Callable[[Sequence[str] | None], int], argv: Sequence[str] | 
     return run_cli(start, argv)
 
 
-def build_parser(prog: str, description: str, modules: Sequence[str]) -> argparse.ArgumentParser:
+def build_parser(prog: str, description: str, modules: Sequence[str],
+                 writes_data: Collection[str] = ()) -> argparse.ArgumentParser:
     """A parser whose sub-commands come from ``modules``, each exposing ``register(subparsers)``.
 
-    Command modules keep heavy imports inside their handlers, so ``--help`` is fast.
+    Command modules keep heavy imports inside their handlers, so ``--help`` is fast. The
+    sub-commands named in ``writes_data`` write into the data folder: they hold its lock
+    while they run (see :mod:`manifests.lock`) and get ``--wait``.
     """
     import importlib
 
@@ -147,11 +150,28 @@ def build_parser(prog: str, description: str, modules: Sequence[str]) -> argpars
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in modules:
         importlib.import_module(name).register(sub)
+    package = prog.split()[-1]
+    for name in writes_data:
+        command = sub.choices[name]
+        command.add_argument("--wait", action="store_true",
+                             help="when another command is writing into the data folder, wait for it "
+                                  "instead of stopping")
+        command.set_defaults(lock_command=f"{package} {name}")
     return parser
 
 
 def dispatch(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> int:
-    """Parse, set up logging, and call the chosen sub-command's ``func(args) -> int``."""
+    """Parse, set up logging, and call the chosen sub-command's ``func(args) -> int``.
+
+    A command that writes into the data folder runs holding the folder's lock.
+    """
     args = parser.parse_args(argv)
     setup_logging(getattr(args, "verbose", 0), getattr(args, "quiet", False))
-    return int(args.func(args) or 0)
+    command = getattr(args, "lock_command", None)
+    if command is None:
+        return int(args.func(args) or 0)
+    from .layout import Layout
+    from .lock import data_folder_lock
+
+    with data_folder_lock(Layout.at(args.data).root, command, wait=args.wait):
+        return int(args.func(args) or 0)

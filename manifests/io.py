@@ -22,7 +22,7 @@ from typing import Any
 
 from . import codec
 from .config import FLUSH_EVERY_ROWS, FLUSH_EVERY_SECONDS
-from .errors import UserError
+from .errors import UserError, file_system_fault
 from .schema import SCHEMA_COLUMN, Column, Table
 
 Row = dict[str, Any]
@@ -295,8 +295,22 @@ def atomic_write_text(path: Path | str, text: str, *, encoding: str = "utf-8") -
 
 
 def atomic_write_bytes(path: Path | str, data: bytes) -> None:
-    """Write a file so that readers see the old content or the new, never a mix."""
+    """Write a file so that readers see the old content or the new, never a mix.
+
+    When the file system refuses (read-only, full, permission), the old file is left as it
+    was and a ``FileSystemFault`` names ``path`` (not the temporary file beside it).
+    """
     path = Path(path)
+    try:
+        _replace_atomically(path, data)
+    except Exception as exc:
+        fault = file_system_fault(exc, path)
+        if fault is None:
+            raise
+        raise fault from exc
+
+
+def _replace_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
     try:
@@ -310,7 +324,7 @@ def atomic_write_bytes(path: Path | str, data: bytes) -> None:
     except BaseException:
         try:
             os.unlink(tmp)
-        except FileNotFoundError:
+        except OSError:
             pass
         raise
     try:  # make the rename itself durable

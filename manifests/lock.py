@@ -1,0 +1,95 @@
+"""One writer per data folder: a second command that would write the same tables stops at once.
+
+Two writers on one data folder (two ``make audit``, a ``resolve`` during a ``split``)
+would each read the tables, work, and write them back: the last one silently wins and
+the other's work is lost, or a reader sees a mix. So every command that writes into
+the data folder holds ``DATA/.lock`` (an OS lock through ``filelock``: the kernel drops
+it when the process dies, however it dies, so a stale lock of a dead process is taken
+over safely). Who holds it is kept beside it in ``DATA/.lock.json`` so the second
+command can say whom it is waiting for. Read-only commands (validate, review, predict)
+take no lock.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from filelock import FileLock, Timeout
+
+from .errors import UserError, file_system_fault
+from .io import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+LOCK_NAME = ".lock"
+HOLDER_NAME = ".lock.json"
+
+
+class FolderInUse(UserError):
+    """Another command holds the data folder's lock."""
+
+
+def _holder_text(folder: Path) -> str:
+    try:
+        info = json.loads((folder / HOLDER_NAME).read_text(encoding="utf-8"))
+        since = time.strftime("%H:%M", time.localtime(float(info["since"])))
+        return f'"{info["command"]}" (pid {int(info["pid"])}, since {since})'
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another command"
+
+
+@contextmanager
+def data_folder_lock(folder: Path | str, command: str, *, wait: bool = False) -> Iterator[None]:
+    """Hold ``folder``'s writer lock while the block runs.
+
+    Without ``wait`` a held lock is a ``FolderInUse`` error naming the holder; with it the
+    command waits (saying so once) until the holder finishes.
+    """
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(folder / LOCK_NAME), timeout=0)
+    try:
+        lock.acquire()
+    except Timeout:  # (an OSError too: this clause must come first)
+        holder = _holder_text(folder)
+        if not wait:
+            raise FolderInUse(f"{folder}/ is in use by {holder}; wait for it or pass --wait") from None
+        log.warning("%s/ is in use by %s; waiting for it to finish", folder, holder)
+        lock.acquire(timeout=-1)
+    except OSError as exc:  # a read-only or full data folder: say so about the path the user gave
+        fault = file_system_fault(exc, folder / LOCK_NAME)
+        if fault is None:
+            raise
+        raise fault from exc
+    try:
+        try:  # only a courtesy to a second command: a full disk fails the stage's own write instead
+            atomic_write_text(folder / HOLDER_NAME, json.dumps(
+                {"command": command, "pid": os.getpid(), "since": time.time()}))
+        except UserError as exc:
+            log.debug("could not note the lock's holder: %s", exc)
+        yield
+    finally:
+        try:
+            (folder / HOLDER_NAME).unlink(missing_ok=True)
+        except OSError:  # a read-only or full disk must not hide the command's own result
+            pass
+        lock.release()
+        if created:
+            _remove_if_only_the_lock(folder)
+
+
+def _remove_if_only_the_lock(folder: Path) -> None:
+    """A folder made only to hold the lock of a command that then wrote nothing is not left behind."""
+    try:
+        if {p.name for p in folder.iterdir()} <= {LOCK_NAME, HOLDER_NAME}:
+            (folder / LOCK_NAME).unlink(missing_ok=True)
+            folder.rmdir()
+    except OSError:
+        pass

@@ -52,7 +52,8 @@ Every stage of the pipeline writes its own CSV table and reads the others'. All 
   column and problem, e.g.
   `data/manifests/labels.csv:7, row 6, column 'genres': unknown genre 'rokc' (not in the taxonomy)`.
   Checked: unknown or duplicated columns, missing required columns and values, types, allowed values,
-  patterns (IDs, ISRC, dates, hashes), ranges (weights in [0, 1]), duplicate keys, unknown genres.
+  patterns (IDs, ISRC, dates, hashes), ranges (weights in [0, 1]), duplicate keys, unknown genres,
+  paths that are absolute or leave the data folder.
 - **Resumable**: stages keep finished rows in the table as they go (a `TableStore` flushes every
   few rows), so an interrupted stage rerun skips what is done and loses none of it.
 
@@ -86,6 +87,8 @@ def _column_row(col: Column) -> str:
         rules.append(f"range [{low or '-inf'}, {high or 'inf'}]")
     if col.genre:
         rules.append("canonical genres only")
+    if col.path:
+        rules.append("relative to the data folder, no `..`, no link out of it")
     if col.kind in ("float", "floatmap"):
         rules.append(f"{col.decimals} decimals")
     req = "yes" if col.required else ""

@@ -104,11 +104,30 @@ def check_value(col: Column, value: Any, known_genres: frozenset[str] | None = N
             raise codec.CodecError(f"{codec.format_float(number, col.decimals)} is below {col.minimum:g}")
         if col.maximum is not None and number > col.maximum:
             raise codec.CodecError(f"{codec.format_float(number, col.decimals)} is above {col.maximum:g}")
+    if col.path:
+        problem = path_problem(str(value))
+        if problem:
+            raise codec.CodecError(f"{value!r} {problem}")
     if col.genre and known_genres is not None:
         names = list(value) if isinstance(value, dict) else [value]
         for name in names:
             if name not in known_genres:
                 raise codec.CodecError(f"unknown genre {name!r} (not in the taxonomy)")
+
+
+def path_problem(stored: str) -> str | None:
+    """Why a path stored in a manifest is not a plain path inside the data folder, or None.
+
+    Manifests travel with their data folder and are edited by hand; a path that is absolute or
+    climbs out with ``..`` could make a stage read (or the audit open) any file on the machine.
+    """
+    if "\\" in stored or "\0" in stored:
+        return "is not a plain relative path (use forward slashes)"
+    if stored.startswith("/") or (len(stored) > 1 and stored[1] == ":"):
+        return "is an absolute path; paths in manifests are relative to the data folder"
+    if ".." in stored.split("/"):
+        return "leaves the data folder ('..'); paths in manifests stay inside it"
+    return None
 
 
 def encode_cell(col: Column, value: Any) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .config import DEFAULT_DATA_DIR, ENV_DATA_DIR
+from .errors import UserError
 from .schema import TABLES, Table
 
 
@@ -67,6 +68,16 @@ class Layout:
         return Path(os.path.relpath(Path(path), self.root)).as_posix()
 
     def resolve(self, stored: str) -> Path:
-        """A path read from a manifest, made usable from the current directory."""
-        path = Path(stored)
-        return path if path.is_absolute() else self.root / path
+        """A path read from a manifest, made usable from the current directory.
+
+        Reading already refused absolute paths and ``..``; a symbolic link inside the folder
+        that leads out of it is refused here, where the file system is looked at.
+        """
+        path = self.root / stored
+        if path.is_symlink() or any(parent.is_symlink() for parent in path.parents
+                                    if parent.is_relative_to(self.root)):
+            real, root = path.resolve(), self.root.resolve()
+            if not real.is_relative_to(root):
+                raise UserError(f"{path}: a symbolic link that leads out of the data folder ({real}); "
+                                "keep audio inside the data folder or copy it in")
+        return path

@@ -50,6 +50,8 @@ class Column:
     decimals: int = 4
     #: the cell (or the keys of a map cell) must be a known canonical genre
     genre: bool = False
+    #: the cell is a path inside the data folder: relative, forward slashes, no ``..``
+    path: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -206,7 +208,7 @@ DOWNLOADS = Table(
         _c("runner_up_id", "str", "Second-best candidate video ID.", pattern=YOUTUBE_ID_PATTERN),
         _c("runner_up_score", "float", "Score of the second-best candidate.", minimum=0.0, maximum=1.0,
            decimals=3),
-        _c("audio_path", "str", "Converted WAV, relative to the data folder (audio/<track_id>.wav)."),
+        _c("audio_path", "str", "Converted WAV, relative to the data folder (audio/<track_id>.wav).", path=True),
         _c("sample_rate", "int", "Sample rate of the converted file in Hz.", minimum=1),
         _c("audio_duration_s", "float", "Duration of the decoded audio in seconds.", minimum=0.0,
            decimals=3),
@@ -242,7 +244,7 @@ TRAINING = Table(
            required=True, minimum=0.0, maximum=1.0, genre=True, decimals=3),
         _c("top_genre", "str", "The single-label view; empty when ambiguous.", genre=True),
         _c("split", "str", "train, validation or test.", required=True, allowed=SPLITS),
-        _c("audio_path", "str", "WAV file relative to the data folder.", required=True),
+        _c("audio_path", "str", "WAV file relative to the data folder.", required=True, path=True),
         _c("sample_rate", "int", "Sample rate in Hz.", required=True, minimum=1),
         _c("audio_duration_s", "float", "Decoded duration in seconds.", required=True, minimum=0.0,
            decimals=3),

@@ -30,7 +30,8 @@ TEXT = st.lists(st.one_of(st.sampled_from(TRICKY), TEXT_CHAR), max_size=12).map(
 
 def free_text(table: Table) -> list[Column]:
     """Columns that take any string: no allowed values, no pattern, not a genre."""
-    return [c for c in table.columns if c.kind == "str" and not c.allowed and c.regex is None and not c.genre]
+    return [c for c in table.columns
+            if c.kind == "str" and not c.allowed and c.regex is None and not c.genre and not c.path]
 
 
 def _expected(value: str) -> str | None:

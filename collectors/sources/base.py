@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from manifests.errors import UserError
+from manifests.text import clean_text
 
 
 class TrackFailed(Exception):
@@ -35,9 +36,10 @@ class Claim:
     detail: str = ""
 
     def row(self) -> dict[str, Any]:
-        return {"track_id": self.track_id, "source": self.source, "raw_genre": self.raw_genre,
-                "weight": round(min(max(float(self.weight), 0.0), 1.0), 4), "evidence": self.evidence,
-                "detail": self.detail or None}
+        return {"track_id": self.track_id, "source": self.source,
+                "raw_genre": clean_text(self.raw_genre) or self.raw_genre,
+                "weight": round(min(max(float(self.weight), 0.0), 1.0), 4),
+                "evidence": clean_text(self.evidence) or self.evidence, "detail": clean_text(self.detail)}
 
 
 class LabelSource(Protocol):

@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 
 from manifests.schema import DATE_PATTERN, ISRC_PATTERN, SPOTIFY_ID_PATTERN
+from manifests.text import clean_text as clean
 
 #: why an entry was not kept as a track (the keys of the playlists table's ``skipped`` column)
 SKIP_REASONS = ("local", "episode", "unavailable", "null")
@@ -41,11 +42,9 @@ Kept = TrackEntry | str
 
 
 def clean_text(value: object) -> str | None:
-    """A stripped string, or None for empty cells and Exportify's literal ``undefined``/``null``."""
-    if value is None:
-        return None
-    text = " ".join(str(value).split())
-    return None if text in ("", "undefined", "null", "None") else text
+    """Text as :func:`manifests.text.clean_text` cleans it; None also for Exportify's ``undefined``/``null``."""
+    text = clean(value)
+    return None if text in ("undefined", "null", "None") else text
 
 
 def normalize_isrc(value: object) -> str | None:

@@ -2,17 +2,29 @@
 
 ``ffmpeg`` finds the ffmpeg binary and decodes any input to mono float32 (so
 conversion, training and prediction see the same samples); ``wav`` reads the
-facts of a converted WAV (format, duration, level, sha256) and says why a file
-must not enter the dataset.
+facts of a converted WAV (format, duration, level, sha256), says why a file
+must not enter the dataset, and checks a WAV's header cheaply (no decoding).
 """
 
 from .ffmpeg import ENV_FFMPEG, FFmpegError, MediaInfo, decode_audio, ffmpeg_exe, probe, stderr_tail
-from .wav import SILENCE_DBFS, AudioFacts, AudioRejected, inspect_wav, verify
+from .wav import (
+    SILENCE_DBFS,
+    WAV_PROBLEMS,
+    AudioFacts,
+    AudioRejected,
+    WavHeader,
+    WavProblem,
+    check_wav_file,
+    inspect_wav,
+    read_wav_header,
+    verify,
+)
 
 #: The sample rate of every WAV in ``audio/`` and of every model's input.
 SAMPLE_RATE = 16000
 
 __all__ = [
-    "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "AudioFacts", "AudioRejected", "FFmpegError", "MediaInfo",
-    "decode_audio", "ffmpeg_exe", "inspect_wav", "probe", "stderr_tail", "verify",
+    "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "WAV_PROBLEMS", "AudioFacts", "AudioRejected", "FFmpegError",
+    "MediaInfo", "WavHeader", "WavProblem", "check_wav_file", "decode_audio", "ffmpeg_exe", "inspect_wav",
+    "probe", "read_wav_header", "stderr_tail", "verify",
 ]

@@ -2,14 +2,20 @@
 
 The downloads table records these facts so later stages (audit, training) can
 trust a file without decoding it again, and notice when it changed (sha256).
+``check_wav_file`` is the cheap half: it reads only the RIFF header and the file
+size, so the audit can look at every file on every run and still catch an empty,
+non-WAV, cut-off or wrongly formatted file without hashing or decoding anything.
 """
 
 from __future__ import annotations
 
+import io
 import math
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -149,3 +155,162 @@ def verify(facts: AudioFacts, *, sample_rate: int = 16000, min_seconds: float = 
         if facts.duration_s < expected_s - slack:
             raise AudioRejected(f"truncated: decoded {facts.duration_s:.1f} s but the video lasts "
                                 f"{expected_s:.1f} s (interrupted download?)", retryable=True)
+
+
+# ---------------------------------------------------------------- the cheap check (header + stat, no decode)
+
+#: What ``check_wav_file`` can find, in the order it looks; the audit names its checks ``audio_<kind>``.
+WAV_PROBLEMS = ("empty", "not_wav", "truncated", "wrong_format", "duration_mismatch")
+#: The file's duration may differ this much from the manifest's before it is another file (rounding, padding).
+DURATION_SLACK_S = 0.5
+_MAX_CHUNKS = 256
+_STREAMING_SIZES = (0, 0xFFFFFFFF)  # writers that cannot seek back leave these as "unknown"
+_FORMAT_NAMES = {1: "PCM", 3: "IEEE float", 6: "A-law", 7: "mu-law", 0x55: "MP3"}
+
+
+@dataclass(frozen=True)
+class WavHeader:
+    """What a WAV's RIFF header says, and how much of the promised data the file really holds."""
+
+    format_tag: int
+    channels: int
+    sample_rate: int
+    bits: int
+    data_offset: int
+    #: bytes the data chunk claims (None when the writer left the size unknown)
+    data_claimed: int | None
+    #: bytes of sample data actually present in the file
+    data_present: int
+
+    @property
+    def frame_bytes(self) -> int:
+        return max(1, self.channels * max(1, self.bits // 8))
+
+    @property
+    def duration_s(self) -> float:
+        """Seconds of audio the file really holds."""
+        return (self.data_present // self.frame_bytes) / self.sample_rate if self.sample_rate else 0.0
+
+    @property
+    def claimed_s(self) -> float | None:
+        """Seconds the header promises (None when it does not say)."""
+        if self.data_claimed is None or not self.sample_rate:
+            return None
+        return (self.data_claimed // self.frame_bytes) / self.sample_rate
+
+    def describe(self) -> str:
+        kind = _FORMAT_NAMES.get(self.format_tag, f"format 0x{self.format_tag:04x}")
+        return f"{self.sample_rate} Hz, {self.channels} channel(s), {self.bits}-bit {kind}"
+
+
+@dataclass(frozen=True)
+class WavProblem:
+    """One reason a file is not the WAV the manifest promises; ``kind`` is one of ``WAV_PROBLEMS``."""
+
+    kind: str
+    detail: str
+
+
+_MAGIC = ((b"ID3", "an MP3"), (b"\xff\xfb", "an MP3"), (b"\xff\xf3", "an MP3"), (b"OggS", "an Ogg file"),
+          (b"fLaC", "a FLAC file"), (b"\x1aE\xdf\xa3", "a WebM/Matroska file"), (b"<", "HTML or XML text"))
+
+
+def _sniff(head: bytes) -> str:
+    """A guess at what a non-WAV file is, so the audit line says "an MP3" rather than only bytes."""
+    for magic, name in _MAGIC:
+        if head.startswith(magic):
+            return f" (looks like {name})"
+    if head[4:8] == b"ftyp":
+        return " (looks like an MP4/M4A file)"
+    if head and all(32 <= b < 127 or b in b"\t\r\n" for b in head):
+        return " (looks like text)"
+    return ""
+
+
+class _Unreadable(Exception):
+    """The header cannot be parsed; ``kind`` says whether the file is cut short or no WAV at all."""
+
+    def __init__(self, kind: str, detail: str) -> None:
+        super().__init__(detail)
+        self.kind = kind
+        self.detail = detail
+
+
+def _read_header(handle: BinaryIO, size: int) -> WavHeader:
+    """Walk the RIFF chunks up to the data chunk, reading only chunk headers and the fmt body."""
+    head = handle.read(12)
+    if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+        raise _Unreadable("not_wav", f"not a WAV file{_sniff(head)}: it starts with {head!r}")
+    fmt: tuple[int, int, int, int] | None = None
+    for _ in range(_MAX_CHUNKS):
+        chunk = handle.read(8)
+        if len(chunk) < 8:
+            raise _Unreadable("truncated", f"the file ends after {size} bytes, before its "
+                                           f"{'data' if fmt else 'fmt'} chunk")
+        ident, length = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+        if ident == b"fmt ":
+            body = handle.read(min(length, 64))
+            if len(body) < min(length, 16):
+                raise _Unreadable("truncated", f"the file ends after {size} bytes, inside its fmt chunk")
+            if length < 16:
+                raise _Unreadable("not_wav", f"malformed WAV: a fmt chunk of {length} bytes (at least 16)")
+            tag, channels, rate = struct.unpack("<HHI", body[:8])
+            bits = struct.unpack("<H", body[14:16])[0]
+            if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format decides
+                tag = struct.unpack("<H", body[24:26])[0]
+            fmt = (tag, channels, rate, bits)
+            handle.seek(length + (length & 1) - len(body), io.SEEK_CUR)
+        elif ident == b"data":
+            if fmt is None:
+                raise _Unreadable("not_wav", "malformed WAV: the data chunk comes before any fmt chunk")
+            offset = handle.tell()
+            present = max(0, size - offset)
+            claimed = None if length in _STREAMING_SIZES else length
+            tag, channels, rate, bits = fmt
+            return WavHeader(format_tag=tag, channels=channels, sample_rate=rate, bits=bits, data_offset=offset,
+                             data_claimed=claimed, data_present=present if claimed is None else min(claimed, present))
+        else:
+            handle.seek(length + (length & 1), io.SEEK_CUR)
+    raise _Unreadable("not_wav", f"malformed WAV: no data chunk in its first {_MAX_CHUNKS} chunks")
+
+
+def read_wav_header(path: Path | str) -> WavHeader | WavProblem:
+    """The header of a WAV, or the problem that keeps it from having one (empty, not a WAV, cut short)."""
+    with open(Path(path), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return WavProblem("empty", "the file is empty (0 bytes)")
+        try:
+            return _read_header(handle, size)
+        except _Unreadable as exc:
+            return WavProblem(exc.kind, exc.detail)
+
+
+def check_wav_file(path: Path | str, *, expected_s: float | None = None,
+                   sample_rate: int = 16000) -> list[WavProblem]:
+    """Why a file is not the 16 kHz mono PCM16 WAV of ``expected_s`` seconds a manifest promises ([] if it is).
+
+    Only the RIFF header and the file size are read, never the samples, so the audit can
+    run this on every file of a large dataset by default; hashing and decoding
+    (``inspect_wav``) stay opt-in.  A header that promises more data than the file holds
+    is a cut-off copy or an interrupted write.
+    """
+    found = read_wav_header(path)
+    if isinstance(found, WavProblem):
+        return [found]
+    header = found
+    problems = []
+    if header.data_claimed is not None and header.data_claimed > header.data_present:
+        claimed = header.claimed_s
+        promised = f" ({claimed:.1f} s)" if claimed is not None and header.sample_rate else ""
+        problems.append(WavProblem("truncated", f"the header promises {header.data_claimed} bytes of audio"
+                                                f"{promised} but the file holds {header.data_present} "
+                                                f"({header.duration_s:.1f} s): cut off or still being written"))
+    if (header.format_tag, header.channels, header.sample_rate, header.bits) != (1, 1, sample_rate, 16):
+        problems.append(WavProblem("wrong_format", f"{header.describe()}; expected {sample_rate} Hz, 1 channel(s), "
+                                                   "16-bit PCM"))
+    elif not problems and expected_s is not None and abs(header.duration_s - expected_s) > DURATION_SLACK_S:
+        problems.append(WavProblem("duration_mismatch", f"the file holds {header.duration_s:.1f} s of audio but "
+                                                        f"the manifest says {expected_s:.1f} s: the file changed "
+                                                        "after it was recorded"))
+    return problems

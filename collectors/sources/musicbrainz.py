@@ -29,7 +29,7 @@ from typing import Any
 import requests
 from rapidfuzz import fuzz
 
-from manifests.ids import normalize_text, normalize_title
+from manifests.ids import name_key, normalize_title, same_name
 
 from ..net import Policy, PoliteSession
 from .base import Claim, TrackFailed, dedupe, first_artist, track_artists, vote_weights
@@ -106,10 +106,14 @@ class MusicBrainzSource:
 
     # ------------------------------------------------------------ matching
     def _match_score(self, track: Mapping[str, Any], rec: Mapping[str, Any]) -> tuple[float, float, float]:
-        """(title similarity, artist similarity, -duration difference in s) of a candidate recording."""
-        title = fuzz.ratio(normalize_title(str(rec.get("title") or "")), normalize_title(str(track.get("title") or "")))
-        wanted = [normalize_text(a) for a in track_artists(track)]
-        names = [normalize_text(n) for n in _credit_names(rec)]
+        """(title similarity, artist similarity, -duration difference in s) of a candidate recording.
+
+        Names are compared in the form every matcher shares (:func:`manifests.ids.name_key`), so
+        "The Desert Sessions" is "Desert Sessions" and "Vol. 1 & 2" is "Volume 1 and 2" here too.
+        """
+        title = fuzz.ratio(name_key(str(rec.get("title") or "")), name_key(str(track.get("title") or "")))
+        wanted = [name_key(a) for a in track_artists(track)]
+        names = [name_key(n) for n in _credit_names(rec)]
         artist = max((fuzz.ratio(w, n) for w in wanted for n in names), default=0.0)
         length, duration = rec.get("length"), track.get("duration_ms")
         gap = abs(int(length) - int(duration)) / 1000 if length and duration else 0.0
@@ -155,9 +159,9 @@ class MusicBrainzSource:
                 groups.append(group)
         if not groups:
             return None
-        album = normalize_title(str(track.get("album") or ""))
+        album = str(track.get("album") or "")
         for group in groups:
-            if album and normalize_title(str(group.get("title") or "")) == album:
+            if album and same_name(str(group.get("title") or ""), album):
                 return group
         albums = [g for g in groups if g.get("primary-type") == "Album" and not g.get("secondary-types")]
         return (albums or groups)[0]

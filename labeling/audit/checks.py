@@ -16,10 +16,12 @@ from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
+from manifests.audio import SAMPLE_RATE, WAV_PROBLEMS, check_wav_file
 from manifests.config import MIN_AUDIO_SECONDS
+from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.ids import artist_title_key, normalize_text, normalize_title
 from manifests.schema import SPLITS
@@ -38,6 +40,16 @@ CHECKS: dict[str, tuple[str, str]] = {
     "duplicate_audio": ("error", "two tracks have byte-identical audio (same sha256): a wrong match or a duplicate"),
     "audio_file_missing": ("error", "the manifest says the audio is ready but the file is not there"),
     "audio_hash_mismatch": ("error", "the audio file's sha256 differs from the manifest (--verify-audio)"),
+    "audio_path_outside": ("error", "audio_path is absolute, climbs out with '..' or is a symbolic link leading out "
+                                    "of the data folder (never opened)"),
+    "audio_empty": ("error", "the audio file is empty (0 bytes)"),
+    "audio_not_wav": ("error", "the audio file is no WAV (text, an HTML page, an MP3, ...) or its header is "
+                               "malformed"),
+    "audio_truncated": ("error", "the WAV header promises more audio than the file holds (cut off, or an "
+                                 "interrupted write)"),
+    "audio_wrong_format": ("error", "the WAV is not 16 kHz mono 16-bit PCM"),
+    "audio_duration_mismatch": ("error", "the WAV holds a different length than the manifest's audio_duration_s "
+                                         "(the file changed after it was recorded)"),
     "album_leakage": ("warning", "one album (title + release date) has tracks in more than one split"),
     "duplicate_isrc": ("warning", "two track IDs share an ISRC (the same recording twice)"),
     "duplicate_artist_title": ("warning", "two track IDs share the normalised first artist and title"),
@@ -57,6 +69,9 @@ CHECKS: dict[str, tuple[str, str]] = {
     "source_disagreement": ("info", "the sources' top genres differ and are not even in the same family"),
     "unmapped_genre": ("info", "a raw genre string the taxonomy does not know (add an alias or rule)"),
 }
+
+#: The checks that look at the audio files themselves (path and WAV header), skipped by --no-audio-files.
+FILE_CHECKS = ("audio_path_outside", *(f"audio_{kind}" for kind in WAV_PROBLEMS))
 
 
 @dataclass(frozen=True, order=True)
@@ -401,8 +416,44 @@ def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
 
 # ---------------------------------------------------------------- audio
 
+def audio_path_outside(root: Path, stored: str) -> str | None:
+    """Why a manifest's ``audio_path`` leads out of the data folder, or None; decided without opening anything.
+
+    Manifests are edited by hand and passed around, so ``../../../../etc/passwd`` is a
+    possible cell.  The audit must not read (or hash) such a file whatever the
+    manifest reader lets through, so this looks only at the text and, for symbolic
+    links, at where they point (``resolve`` reads links, never files).
+    """
+    if stored.startswith(("/", "\\")) or PurePosixPath(stored).is_absolute() or PureWindowsPath(stored).drive:
+        return "is an absolute path; audio paths are relative to the data folder"
+    if ".." in stored.replace("\\", "/").split("/"):
+        return "climbs out of the data folder with '..'"
+    real, home = (root / stored).resolve(), root.resolve()
+    if not real.is_relative_to(home):
+        return f"is a symbolic link leading out of the data folder (to {real})"
+    return None
+
+
+def _check_file(sec: Section, entry: dict[str, Any], path: Path) -> bool:
+    """Flag what the WAV header says is wrong with one track's file; True when something was."""
+    stored = entry["audio_path"]
+    try:
+        problems = check_wav_file(path, expected_s=entry.get("audio_duration_s"), sample_rate=SAMPLE_RATE)
+    except OSError as exc:
+        sec.flag(entry["track_id"], "audio_file_missing", f"{stored} exists but cannot be read "
+                                                          f"({exc.strerror or exc})")
+        return True
+    for problem in problems:
+        sec.flag(entry["track_id"], f"audio_{problem.kind}", f"{stored}: {problem.detail}")
+    return bool(problems)
+
+
 def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
-    """Failed, skipped and missing downloads with their reasons; files that are not where they should be."""
+    """Failed, skipped and missing downloads with their reasons; files that are missing or broken.
+
+    Every existing file's WAV header is checked (format, length, cut-off) by default: it
+    costs one small read per file, while hashing (``--verify-audio``) reads every byte.
+    """
     title = "Missing or failed audio"
     cat = catalogue(inp)
     if not inp.has("downloads") and not inp.has("training"):
@@ -427,7 +478,7 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
             if e["track_id"] not in downloaded:
                 sec.flag(e["track_id"], "audio_not_attempted", "no downloads row yet; run the download step")
     ready = [e for e in cat.values() if e.get("download_status") == "ok" or "training" in e["in_tables"]]
-    missing = 0
+    missing = outside = checked = broken = 0
     to_hash: list[tuple[dict[str, Any], Path]] = []
     if opts.check_files:
         for e in sorted(ready, key=lambda e: e["track_id"]):
@@ -435,12 +486,22 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
                 sec.flag(e["track_id"], "audio_file_missing", "status ok but no audio_path recorded")
                 missing += 1
                 continue
-            path = inp.audio_file(e["audio_path"])
-            if not path.is_file():
+            why = audio_path_outside(inp.root, e["audio_path"])
+            try:
+                path = None if why else inp.audio_file(e["audio_path"])
+            except UserError as exc:  # the layout's own refusal of a path out of the folder
+                why, path = str(exc), None
+            if path is None:
+                sec.flag(e["track_id"], "audio_path_outside", f"{e['audio_path']!r} {why}; not opened")
+                outside += 1
+            elif not path.is_file():
                 sec.flag(e["track_id"], "audio_file_missing", f"{e['audio_path']} not found under {inp.root}")
                 missing += 1
-            elif opts.verify_audio and e.get("sha256"):
-                to_hash.append((e, path))
+            else:
+                checked += 1
+                broken += int(_check_file(sec, e, path))
+                if opts.verify_audio and e.get("sha256"):
+                    to_hash.append((e, path))
     mismatched = 0
     if to_hash:
         from tqdm import tqdm
@@ -452,7 +513,8 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
                 sec.flag(e["track_id"], "audio_hash_mismatch",
                          f"{e['audio_path']} has sha256 {actual[:12]}..., the manifest says {e['sha256'][:12]}...")
     sec.data.update(statuses=statuses, reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
-                    ready=len(ready), missing=missing, hashed=len(to_hash), mismatched=mismatched,
+                    ready=len(ready), missing=missing, outside=outside, checked=checked, broken=broken,
+                    hashed=len(to_hash), mismatched=mismatched,
                     files_checked=opts.check_files)
     return sec
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from manifests.schema import SPLITS
 
-from .checks import CHECKS, SEVERITIES, AuditOptions, Finding, Section, describe, youtube_url
+from .checks import CHECKS, FILE_CHECKS, SEVERITIES, AuditOptions, Finding, Section, describe, youtube_url
 from .load import AuditInput
 
 
@@ -85,6 +85,7 @@ def render(inp: AuditInput, sections: Sequence[Section], opts: AuditOptions, plo
         "artist_leakage": "leakage", "album_leakage": "leakage", "not_in_split": "leakage",
         "recording_leakage": "duplicates", "duplicate_audio": "duplicates", "duplicate_isrc": "duplicates",
         "duplicate_artist_title": "duplicates", "audio_file_missing": "audio", "audio_hash_mismatch": "audio",
+        **{check: "audio" for check in FILE_CHECKS},
         "audio_failed": "audio", "audio_skipped": "audio", "audio_not_attempted": "audio",
         "duration_outlier": "durations", "low_match_score": "matches", "review_match": "matches",
         "close_runner_up": "matches", "unlabeled": "labels", "ambiguous_label": "labels",
@@ -96,7 +97,7 @@ def render(inp: AuditInput, sections: Sequence[Section], opts: AuditOptions, plo
             count = f"skipped: {section.skipped_because}"
         elif check == "audio_hash_mismatch" and not opts.verify_audio:
             count = "skipped: pass --verify-audio"
-        elif check == "audio_file_missing" and not opts.check_files:
+        elif check in ("audio_file_missing", *FILE_CHECKS) and not opts.check_files:
             count = "skipped: --no-audio-files"
         else:
             count = str(per_check.get(check, 0))
@@ -234,10 +235,14 @@ def _audio(sec: Section, inp: AuditInput, opts: AuditOptions, plots: dict[str, b
         out += _table(("status", "reason", "tracks"), rows, "llr") + _more(len(d["reasons"]), len(rows))
     if d["files_checked"]:
         out += [f"{_n(d['ready'], 'track')} should have audio; {_n(d['missing'], 'file')} missing"
+                + (f", {_n(d['outside'], 'path')} leading out of the data folder (not opened)" if d["outside"]
+                   else "")
+                + f"; {_n(d['checked'], 'WAV header')} read (16 kHz mono PCM16, length as recorded, not cut off), "
+                f"{d['broken']} broken"
                 + (f"; {_n(d['hashed'], 'file')} hashed, {d['mismatched']} not matching the manifest's sha256"
                    if opts.verify_audio else " (pass --verify-audio to compare sha256 too)") + ".", ""]
     out += _findings(sec.findings, inp, opts.max_rows, ("audio_file_missing", "audio_hash_mismatch",
-                                                        "audio_failed"))
+                                                        "audio_failed", *FILE_CHECKS))
     return out
 
 

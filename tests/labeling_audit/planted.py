@@ -1,15 +1,18 @@
 """A small data folder with known problems planted in it, for the audit tests.
 
 Every planted problem is named in ``PLANTED`` so tests assert the audit finds
-exactly those tracks.  Audio files are tiny byte strings: the audit hashes and
-checks for files, it never decodes them.
+exactly those tracks.  Audio files are real 16 kHz mono PCM16 WAV headers over
+sparse data (the audit reads headers and hashes, it never decodes), so a 200 s
+track costs no disk space; a few are broken on purpose (empty, an HTML page,
+cut off, stereo 44.1 kHz, not the length the manifest says).
 """
 
 from __future__ import annotations
 
-import hashlib
+import struct
 from pathlib import Path
 
+from manifests.hashing import sha256_file
 from manifests.layout import Layout
 from tests.fixtures.corpus import label_row, split_row, track_row, write_tables
 
@@ -28,6 +31,11 @@ PLANTED = {
     "low_match_score": {"t-lowscore"},
     "unmapped_genre": {"t-unmapped"},
     "source_disagreement": {"t-disagree"},
+    "audio_empty": {"t-wav-empty"},
+    "audio_not_wav": {"t-wav-html"},
+    "audio_truncated": {"t-wav-cut"},
+    "audio_wrong_format": {"t-wav-stereo"},
+    "audio_duration_mismatch": {"t-wav-changed"},
 }
 FAIL_REASON = "HTTP Error 403: Forbidden (after 3 attempts)"
 NOMATCH_REASON = "no candidate scored above 0.6 (best 0.41)"
@@ -37,6 +45,39 @@ FORMULA_TITLE = '=HYPERLINK("http://example.invalid","click")'
 def _track(tid: str, title: str, artists: list[str], **kw: object) -> dict:
     return track_row(tid, title, artists, origin="csv", **{"album": f"Album of {tid}", "release_date": "2010",
                                                            "duration_ms": 200_000, **kw})
+
+
+def write_wav(path: Path, seconds: float, marker: bytes, *, rate: int = 16000, channels: int = 1,
+              keep_fraction: float = 1.0) -> None:
+    """A PCM16 WAV whose samples are ``marker`` then zeros, written sparse; ``keep_fraction`` < 1 cuts it off."""
+    data = round(seconds * rate) * channels * 2
+    header = (b"RIFF" + struct.pack("<I", 36 + data) + b"WAVE"
+              + b"fmt " + struct.pack("<IHHIIHH", 16, 1, channels, rate, rate * channels * 2, channels * 2, 16)
+              + b"data" + struct.pack("<I", data))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "wb") as handle:
+        handle.write(header + marker[:data])
+        handle.truncate(len(header) + int(data * keep_fraction) // 2 * 2)
+
+
+#: Broken files, by track: what is written instead of a good WAV of the manifest's length.
+BROKEN_WAVS = {"t-wav-empty", "t-wav-html", "t-wav-cut", "t-wav-stereo", "t-wav-changed"}
+
+
+def _write_audio(path: Path, tid: str, seconds: float) -> None:
+    marker = f"{'t-hash-a' if tid == 't-hash-b' else tid} ".encode()
+    if tid == "t-wav-empty":
+        path.write_bytes(b"")
+    elif tid == "t-wav-html":
+        path.write_text("<html><body>429 Too Many Requests</body></html>\n", encoding="utf-8")
+    elif tid == "t-wav-cut":
+        write_wav(path, seconds, marker, keep_fraction=0.5)
+    elif tid == "t-wav-stereo":
+        write_wav(path, seconds, marker, rate=44100, channels=2)
+    elif tid == "t-wav-changed":
+        write_wav(path, seconds / 2, marker)
+    else:
+        write_wav(path, seconds, marker)
 
 
 def build(root: Path) -> Layout:
@@ -67,6 +108,7 @@ def build(root: Path) -> Layout:
         _track("t-unmapped", "Unmapped", ["Unmapped Artist"]),
         _track("t-disagree", "Disagree", ["Disagree Artist"]),
         _track("t-dropped", "=DROPPED()", ["Dropped Artist"], isrc="FRZ039700212"),
+        *(_track(tid, f"Broken {tid[6:]}", [f"Broken Artist {tid[6:]}"]) for tid in sorted(BROKEN_WAVS)),
     ]
     for i in range(8):  # clean tracks, so the flagged ones are a minority
         tracks.append(_track(f"t-clean-{i}", f"Clean {i}", [f"Clean Artist {i}"]))
@@ -87,8 +129,6 @@ def build(root: Path) -> Layout:
         if label["track_id"] == "t-unmapped":
             label["unmapped"] = ["zzz no such genre"]
 
-    audio_bytes = {t["track_id"]: f"RIFF fake audio {t['track_id']}".encode() for t in tracks}
-    audio_bytes["t-hash-b"] = audio_bytes["t-hash-a"]
     downloads = []
     for i, t in enumerate(tracks):
         tid = t["track_id"]
@@ -96,8 +136,7 @@ def build(root: Path) -> Layout:
             continue
         row = {"track_id": tid, "status": "ok", "youtube_id": f"vid{i:08d}"[:11].ljust(11, "x"),
                "match_score": 0.9, "audio_path": f"audio/{tid}.wav", "sample_rate": 16000,
-               "audio_duration_s": t["duration_ms"] / 1000, "attempts": 1,
-               "sha256": hashlib.sha256(audio_bytes[tid]).hexdigest()}
+               "audio_duration_s": t["duration_ms"] / 1000, "attempts": 1}
         if tid == "t-fail-403":
             row = {"track_id": tid, "status": "failed", "reason": FAIL_REASON, "retryable": True, "attempts": 3}
         elif tid == "t-nomatch":
@@ -113,10 +152,13 @@ def build(root: Path) -> Layout:
         elif tid == "t-lowscore":
             row["match_score"] = 0.42
         downloads.append(row)
-        if row["status"] == "ok" and tid != "t-nofile":
+        if row["status"] == "ok":
             path = layout.root / row["audio_path"]
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_bytes(audio_bytes[tid])
+            _write_audio(path, tid, row["audio_duration_s"])
+            row["sha256"] = sha256_file(path)
+            if tid == "t-nofile":
+                path.unlink()
 
     # a hand-written splits table with leakage planted in it
     split_of = {t["track_id"]: ("train", "validation", "test")[i % 3] for i, t in enumerate(tracks)}

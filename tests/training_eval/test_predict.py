@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 from pathlib import Path
@@ -32,7 +33,16 @@ def audio_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
                     "-codec:a", "libmp3lame", "-b:a", "128k", str(mp3)], check=True)
     broken = folder / "broken.mp3"
     broken.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00this is not audio at all" * 20)
-    return {"wav": wav, "mp3": mp3, "broken": broken}
+    # a download cut off halfway: the MP3's header (Xing frame count) still promises all 8 s
+    long_wav = folder / "long.wav"
+    sf.write(long_wav, tone("chiptune", 8.0, np.random.default_rng(4)), RATE, subtype="PCM_16")
+    whole = folder / "whole.mp3"
+    subprocess.run([ffmpeg_exe(), "-nostdin", "-loglevel", "error", "-i", str(long_wav), "-codec:a", "libmp3lame",
+                    "-b:a", "64k", str(whole)], check=True)
+    cut = folder / "cut off.mp3"
+    data = whole.read_bytes()
+    cut.write_bytes(data[:len(data) // 2])
+    return {"wav": wav, "mp3": mp3, "broken": broken, "cut": cut}
 
 
 def test_predict_json_on_mp3_wav_and_real_ogg(single_run: Path, audio_files: dict[str, Path], shared_dir: Path,
@@ -45,6 +55,7 @@ def test_predict_json_on_mp3_wav_and_real_ogg(single_run: Path, audio_files: dic
     results = {Path(r["file"]).name: r for r in payload["results"]}
     assert list(results) == [f.name for f in files]
     for result in results.values():
+        assert "warning" not in result  # whole files: nothing to warn about
         assert sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
         assert len(result["top"]) == 2
         assert result["top"][0]["probability"] >= result["top"][1]["probability"]
@@ -112,3 +123,26 @@ def test_default_run_is_the_newest_trained_one(single_run: Path, multi_run: Path
     assert main(["predict", str(audio_files["wav"]), "--data", str(empty), "-q"]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "no trained run found" in err
+
+
+def test_a_truncated_file_is_predicted_with_a_warning(single_run: Path, audio_files: dict[str, Path],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    """ffmpeg decodes a cut-off MP3 without complaint; predict says so instead of hiding it."""
+    cut, wav = audio_files["cut"], audio_files["wav"]
+    assert main(["predict", str(cut), str(wav), "--run", str(single_run), "--json", "-q"]) == 0
+    captured = capsys.readouterr()
+    payload = json.loads(captured.out)
+    assert payload["errors"] == []
+    result, whole = payload["results"]
+    assert result["file"] == str(cut) and "warning" not in whole
+    assert result["duration_s"] == pytest.approx(4.0, abs=0.3)
+    assert re.fullmatch(r"decoded 4\.\d s but the container says 8\.0 s \(truncated file\?\)", result["warning"])
+    assert result["predicted"] and sum(result["probabilities"].values()) == pytest.approx(1.0, abs=1e-4)
+    assert captured.err.strip().splitlines() == [f"warning: {cut}: {result['warning']}"]
+    # the table marks the file too, right under its name
+    assert main(["predict", str(cut), "--run", str(single_run), "-q"]) == 0
+    captured = capsys.readouterr()
+    lines = captured.out.splitlines()
+    assert lines[2].startswith(f"{cut}  (4.") and lines[3] == f"  warning: {result['warning']}"
+    assert lines[4].split()[0] == "1."
+    assert captured.err.strip() == f"warning: {cut}: {result['warning']}"

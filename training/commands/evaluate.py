@@ -139,7 +139,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description="Decode each file with the toolkit's ffmpeg at the model's sample rate, average the "
                     "model over evenly spaced crops covering the whole file and print the top genres. "
                     "A missing or undecodable file gets a one-line error; the others are still predicted "
-                    "and the exit status is 2.")
+                    "and the exit status is 2. A file that decodes to much less than its header says "
+                    "(truncated) is predicted with a one-line warning.")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, mp3, ogg, flac, m4a, ...)")
     p.add_argument("--run", default=None, metavar="RUN_DIR",
                    help="run folder or name (default: the newest trained run under <data>/runs)")

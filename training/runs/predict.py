@@ -4,7 +4,10 @@ Every file is decoded with the toolkit's own ffmpeg (:mod:`manifests.audio.ffmpe
 model's sample rate, so an MP3, an Ogg or a WAV is heard exactly as the training audio
 was; the song's probabilities are the mean over evenly spaced crops covering it all.
 A file that is missing or cannot be decoded is reported on one line and skipped; the
-others are still predicted, and the exit status says that something failed.
+others are still predicted, and the exit status says that something failed.  A file
+that decodes to much less than its container's header promises (a cut-off download)
+is still predicted, from what there is, with a one-line warning and a ``warning``
+field: ffmpeg decodes such files without complaint, so nobody would notice otherwise.
 """
 
 from __future__ import annotations
@@ -36,12 +39,41 @@ class FilePrediction:
     probabilities: dict[str, float]
     predicted: list[str]
     top: list[tuple[str, float]] = field(default_factory=list)
+    #: why the prediction may not describe the whole song (a truncated file), else None
+    warning: str | None = None
 
     def as_json(self) -> dict[str, Any]:
-        return {"file": self.file, "duration_s": round(self.duration_s, 3), "n_crops": self.n_crops,
-                "predicted": self.predicted,
-                "top": [{"genre": g, "probability": round(p, 4)} for g, p in self.top],
-                "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()}}
+        out = {"file": self.file, "duration_s": round(self.duration_s, 3), "n_crops": self.n_crops,
+               "predicted": self.predicted,
+               "top": [{"genre": g, "probability": round(p, 4)} for g, p in self.top],
+               "probabilities": {g: round(p, 6) for g, p in self.probabilities.items()}}
+        if self.warning:
+            out["warning"] = self.warning
+        return out
+
+
+#: A decoded file shorter than this share of its container's duration, and by more than
+#: ``SHORT_MIN_MISSING_S``, is reported as probably truncated (codec padding is far below both).
+SHORT_FRACTION = 0.9
+SHORT_MIN_MISSING_S = 2.0
+
+
+def truncation_warning(path: Path, decoded_s: float) -> str | None:
+    """A warning when the container's header promises much more audio than was decoded, else None.
+
+    The header is read with ``ffmpeg -i`` (no decoding); a file whose header cannot be read
+    or states no duration gets no warning, as there is nothing to compare with.
+    """
+    from manifests.audio import FFmpegError, probe
+
+    try:
+        claimed = probe(path).duration_s
+    except FFmpegError as exc:
+        log.debug("%s: no container duration to compare with (%s)", path, exc)
+        return None
+    if claimed is None or decoded_s >= SHORT_FRACTION * claimed or claimed - decoded_s <= SHORT_MIN_MISSING_S:
+        return None
+    return f"decoded {decoded_s:.1f} s but the container says {claimed:.1f} s (truncated file?)"
 
 
 def predict_file(bundle: Bundle, path: Path, top_k: int) -> FilePrediction:
@@ -67,14 +99,17 @@ def predict_file(bundle: Bundle, path: Path, top_k: int) -> FilePrediction:
         predicted = [labels[j] for j in order if probs[j] >= float(bundle.threshold)]
     else:
         predicted = [labels[int(order[0])]]
-    return FilePrediction(file=str(path), duration_s=wave.size / sample_rate, n_crops=int(crops.shape[0]),
+    duration_s = wave.size / sample_rate
+    return FilePrediction(file=str(path), duration_s=duration_s, n_crops=int(crops.shape[0]),
                           probabilities={g: float(p) for g, p in zip(labels, probs, strict=True)},
-                          predicted=predicted, top=top)
+                          predicted=predicted, top=top, warning=truncation_warning(path, duration_s))
 
 
 def format_table(result: FilePrediction, task: str, threshold: float, bar_width: int = 24) -> str:
     """A readable block per file: rank, genre, probability and a bar."""
     lines = [f"{result.file}  ({result.duration_s:.1f} s, {result.n_crops} crops)"]
+    if result.warning:
+        lines.append(f"  warning: {result.warning}")
     width = max(len(g) for g, _ in result.top)
     for rank, (genre, prob) in enumerate(result.top, start=1):
         mark = ""
@@ -113,6 +148,8 @@ def run_predict(files: Sequence[str], run: RunDir, top_k: int = 3, as_json: bool
             print(f"error: {exc}", file=err, flush=True)
             continue
         results.append(result)
+        if result.warning:
+            print(f"warning: {path}: {result.warning}", file=err, flush=True)
         if not as_json:
             print(format_table(result, bundle.task, threshold), file=out, flush=True)
             print(file=out)

@@ -2,7 +2,9 @@
 
 ``StopRun`` and its subclasses mean "stop now, keep what is done": a caller
 catches them around its whole loop, flushes its progress and exits with the
-message.  ``RobotsDisallowed`` concerns one URL only: skip it and go on.  All
+message.  ``Unreachable`` (a subclass) means no server could be reached at all (offline,
+or the host is down): ``cannot reach HOST: check your connection``, in one line.
+``RobotsDisallowed`` concerns one URL only: skip it and go on.  All
 subclass :class:`manifests.errors.UserError`, so an uncaught one still ends a
 command with a one-line error instead of a traceback.  Messages are redacted:
 API keys and tokens in URLs never reach a log or a terminal.
@@ -62,3 +64,18 @@ class Blocked(StopRun):
         self.reason, self.status = reason, status
         super().__init__(f"{redact_url(url)}: HTTP {status}, {reason}; stopped: this toolkit never solves "
                          "challenges or evades blocks", url)
+
+
+class Unreachable(StopRun):
+    """No server was reached (name lookup failed, connection refused, network unreachable), even after a
+    short retry: the machine is offline or the host is down, and every further request would fail the same
+    way, so the stage stops at once instead of backing off for minutes (see :mod:`.reach`).
+
+    ``brief`` is the first part of the message, for callers that add their own "rerun" advice.
+    """
+
+    def __init__(self, host: str, why: str = "", url: str = "") -> None:
+        self.host, self.why = host, why
+        detail = f" ({why})" if why else ""
+        self.brief = redact_text(f"cannot reach {host}: check your connection{detail}")
+        super().__init__(f"{self.brief}; finished work is saved, rerun the same command to continue", url or host)

@@ -77,6 +77,11 @@ class Policy:
     #: exponential backoff: base * 2**n plus up to ``base`` of jitter, at most ``backoff_max_s``
     backoff_base_s: float = 1.0
     backoff_max_s: float = 60.0
+    #: retries of a request that reached no server (name lookup failed, connection refused, network
+    #: unreachable), ``unreachable_wait_s`` apart, for any method (nothing was sent); then ``Unreachable``
+    #: stops the run: offline, the backoff above would only turn one line into minutes of silence
+    unreachable_retries: int = 2
+    unreachable_wait_s: float = 1.0
     #: (connect, read) timeouts applied to every request that does not set its own
     timeout_s: tuple[float, float] = (10.0, 30.0)
     #: e-mail or URL sent in the User-Agent; None reads $GENRE_CONTACT
@@ -101,12 +106,13 @@ class Policy:
     def __post_init__(self) -> None:
         numbers = {"min_interval_s": self.min_interval_s, "jitter_s": self.jitter_s,
                    "retry_after_cap_s": self.retry_after_cap_s, "backoff_base_s": self.backoff_base_s,
-                   "backoff_max_s": self.backoff_max_s}
+                   "backoff_max_s": self.backoff_max_s, "unreachable_wait_s": self.unreachable_wait_s}
         for name, value in {**numbers, **{f"host_intervals[{h}]": v for h, v in self.host_intervals.items()}}.items():
             if not value >= 0:
                 raise ValueError(f"Policy.{name} must be >= 0 seconds, got {value!r}")
-        if self.max_retries < 0:
-            raise ValueError(f"Policy.max_retries must be >= 0, got {self.max_retries!r}")
+        for name in ("max_retries", "unreachable_retries"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"Policy.{name} must be >= 0, got {getattr(self, name)!r}")
         if len(self.timeout_s) != 2 or min(self.timeout_s) <= 0:
             raise ValueError(f"Policy.timeout_s must be (connect, read) seconds > 0, got {self.timeout_s!r}")
         if self.cache_path is not None:

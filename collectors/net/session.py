@@ -9,6 +9,9 @@ Order of operations for every request::
       -> block detection            -- challenge/ban page: Blocked (never cached)
       -> 429 / 5xx / network error  -- Retry-After honoured up to the cap (beyond: RetryAfterTooLong),
                                        else exponential backoff with jitter (tenacity)
+      -> no server reached          -- name lookup failed, connection refused, network unreachable:
+                                       a short retry (seconds), then Unreachable stops the run
+                                       ("cannot reach HOST: check your connection", see .reach)
 """
 
 from __future__ import annotations
@@ -23,12 +26,13 @@ from urllib.parse import urlsplit
 
 import requests
 from requests_cache import CacheMixin
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential_jitter
+from tenacity import RetryCallState, Retrying, retry_if_exception, wait_exponential_jitter
 
 from .blocks import block_reason
-from .errors import Blocked, RetryAfterTooLong, StopRun
+from .errors import Blocked, RetryAfterTooLong, StopRun, Unreachable
 from .limiter import HostLimiter, shared_limiter
 from .policy import Policy
+from .reach import connect_failure
 from .redact import install_log_redaction, redact_text, redact_url
 from .robots import RobotsGate, is_robots_url
 
@@ -82,6 +86,12 @@ class _RetryableStatus(Exception):
         self.response, self.retry_after = response, retry_after
 
 
+def _reached_no_server(exc: BaseException | None) -> bool:
+    """A connection error before anything was sent: name lookup failed, refused, network unreachable."""
+    return isinstance(exc, requests.exceptions.ConnectionError) and not isinstance(exc, _NO_RETRY_ERRORS) \
+        and connect_failure(exc) is not None
+
+
 def _redacted_copy(exc: requests.RequestException) -> requests.RequestException:
     """The same kind of requests exception with secrets removed from its message."""
     try:
@@ -127,16 +137,31 @@ class _PoliteTransport(requests.Session):
                 return exc.response.status_code == 429 or idempotent
             if isinstance(exc, _NO_RETRY_ERRORS) or isinstance(exc, StopRun):
                 return False
+            if _reached_no_server(exc):
+                return True  # nothing was sent, whatever the method; the short budget of _stop applies
             if isinstance(exc, requests.exceptions.ConnectTimeout):
                 return True  # nothing reached the server
             return isinstance(exc, _NETWORK_ERRORS) and idempotent
 
         return decide
 
+    def _stop(self) -> Callable[[RetryCallState], bool]:
+        """Give up after ``max_retries``, or after ``unreachable_retries`` when no server was reached."""
+        policy = self.policy
+
+        def stop(state: RetryCallState) -> bool:
+            exc = state.outcome.exception() if state.outcome else None
+            limit = policy.unreachable_retries if _reached_no_server(exc) else policy.max_retries
+            return state.attempt_number > limit
+
+        return stop
+
     def _wait(self, backoff: wait_exponential_jitter) -> Callable[[RetryCallState], float]:
         def wait(state: RetryCallState) -> float:
-            seconds = backoff(state)
             exc = state.outcome.exception() if state.outcome else None
+            if _reached_no_server(exc):
+                return self.policy.unreachable_wait_s
+            seconds = backoff(state)
             asked = getattr(exc, "retry_after", None)
             return max(seconds, asked) if asked is not None else seconds
 
@@ -163,13 +188,18 @@ class _PoliteTransport(requests.Session):
 
         def before_sleep(state: RetryCallState) -> None:
             exc = state.outcome.exception() if state.outcome else None
+            if _reached_no_server(exc):  # info only: if it persists, the one line of Unreachable says it
+                failure = connect_failure(exc, url)
+                log.info("%s %s: %s; retry %d/%d in %.1f s", method, safe_url, failure.why if failure else "",
+                         state.attempt_number, policy.unreachable_retries, state.upcoming_sleep)
+                return
             what = str(exc) if isinstance(exc, _RetryableStatus) else type(exc).__name__
             log.warning("%s %s: %s; retry %d/%d in %.1f s", method, safe_url, redact_text(what),
                         state.attempt_number, policy.max_retries, state.upcoming_sleep)
 
         backoff = wait_exponential_jitter(multiplier=policy.backoff_base_s, max=policy.backoff_max_s,
                                           jitter=policy.backoff_base_s)
-        retrying = Retrying(stop=stop_after_attempt(policy.max_retries + 1), wait=self._wait(backoff),
+        retrying = Retrying(stop=self._stop(), wait=self._wait(backoff),
                             retry=retry_if_exception(self._should_retry(method)), sleep=self._sleep,
                             before_sleep=before_sleep, reraise=True)
         try:
@@ -180,6 +210,9 @@ class _PoliteTransport(requests.Session):
                             exc.response.status_code, policy.max_retries + 1)
             return exc.response
         except requests.RequestException as exc:
+            failure = connect_failure(exc, url) if _reached_no_server(exc) else None
+            if failure is not None:
+                raise Unreachable(failure.host or host, failure.why, url) from None
             raise _redacted_copy(exc) from None
 
     def _judge(self, response: requests.Response, url: str, host: str, stream: bool) -> requests.Response:

@@ -7,7 +7,10 @@ source looks up, that source's rows for that track are replaced; other sources' 
 table policy (every few rows or seconds) and at the end, also after Ctrl-C or a stop,
 so finished work is never lost.
 A ``StopRun`` (block page, Retry-After beyond the cap), a rejected API key, or too
-many failures in a row stop only the source concerned.
+many failures in a row stop only the source concerned.  So does ``Unreachable`` (no
+server reached after the polite layer's short retry: offline, or the host is down), at
+its first lookup instead of after ``MAX_FAILURES_IN_ROW`` slow ones, and in one line
+(``cannot reach HOST: check your connection``), without a source's advice about blocks.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 from manifests import Layout, Row, TableStore
 from manifests.schema import CLAIMS
 
-from ..net import RobotsDisallowed, StopRun
+from ..net import RobotsDisallowed, StopRun, Unreachable
 from .base import LabelSource, SourceConfigError, TrackFailed
 from .progress import Progress
 
@@ -152,6 +155,9 @@ class LabelRun:
                     self._record(name, track_id, "none", [], fingerprint, str(exc))
                     bar.update(1)
                     continue
+                except Unreachable as exc:
+                    report.stopped = exc.brief  # the command adds that finished work is saved
+                    break
                 except (StopRun, SourceConfigError) as exc:
                     advice = getattr(source, "stop_advice", None)
                     extra = advice(exc) if callable(advice) and isinstance(exc, StopRun) else ""

@@ -9,6 +9,10 @@ through :meth:`SpotifyClient.call`, which
   and beyond that raises :class:`StopCollecting` so the run ends cleanly with what it has;
 * retries 5xx answers, connection resets, timeouts and truncated bodies a few times with
   exponential backoff;
+* lets :class:`~collectors.net.Unreachable` through (no server reached: name lookup failed,
+  connection refused, network unreachable; the polite session already retried it for a
+  few seconds): offline, ``collect`` ends at once with ``cannot reach HOST: check your
+  connection``, the playlists finished before it saved;
 * turns 401 / 403 / 404 into :class:`SpotifyError` with a ``kind`` and a message that says
   what to do (copy the playlist, export it, sign in again, ...).
 """
@@ -27,7 +31,8 @@ import requests
 import spotipy
 from spotipy.exceptions import SpotifyException
 
-from collectors.net import HostLimiter, Policy, StopRun, make_session
+from collectors.net import HostLimiter, Policy, StopRun, Unreachable, connect_failure, make_session
+from collectors.net.reach import host_of
 from collectors.net.redact import RedactingFilter
 
 log = logging.getLogger(__name__)
@@ -190,6 +195,9 @@ class SpotifyClient:
                     continue
                 raise classify(exc, what) from None
             except _NETWORK_ERRORS as exc:
+                failure = connect_failure(exc)
+                if failure is not None:  # a plain session: the polite one retries briefly, raises Unreachable
+                    raise Unreachable(failure.host or host_of(self.sp.prefix), failure.why) from None
                 if failures < self.policy.max_retries:
                     delay = self._backoff(failures)
                     failures += 1
@@ -200,6 +208,8 @@ class SpotifyClient:
                     continue
                 raise StopCollecting("network", f"{what}: no answer from Spotify after {failures + 1} attempts "
                                      f"({type(exc).__name__}); stopped, check the connection and rerun") from None
+            except Unreachable:  # offline: every other playlist would fail the same way, within seconds
+                raise
             except StopRun as exc:  # the polite layer saw a block page
                 raise StopCollecting("blocked", f"{what}: {exc}") from None
 

@@ -5,7 +5,10 @@ our outer attempts (its API defaults to none), a random sleep before each downlo
 a download archive, an optional cookies file (a private per-worker copy: yt-dlp
 writes cookies back on exit), extractors restricted to YouTube, and a match filter
 that refuses age-restricted videos and live streams before anything is downloaded.
-Errors are sorted into "stop the run" (bot check, HTTP 429) and "skip this video".
+Errors are sorted into "stop the run" (bot check, HTTP 429), "no server reached" (name
+lookup failed, connection refused, network unreachable: :class:`HostUnreachable`, tried
+again within seconds, not with the backoff; the stage decides whether we are offline)
+and "skip this video".
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+from collectors.net.reach import ConnectFailure, connect_failure
 from collectors.youtube.errors import VideoProblem, YouTubeStop, classify_video_error, clean_message, stop_for
 from collectors.youtube.gate import RequestGate
 from collectors.youtube.search import Candidate
@@ -29,6 +33,10 @@ log = logging.getLogger(__name__)
 
 #: Leftovers of an unfinished yt-dlp download: never taken for a finished file.
 PARTIAL_SUFFIXES = (".part", ".ytdl", ".temp", ".tmp")
+#: When no server was reached: at most this many attempts per video, this far apart. A blip passes in a
+#: second; an offline machine is told apart by the stage across videos, so minutes of backoff help nobody.
+UNREACHABLE_ATTEMPTS = 2
+UNREACHABLE_WAIT_S = 1.0
 
 
 class VideoFailed(Exception):
@@ -37,6 +45,19 @@ class VideoFailed(Exception):
     def __init__(self, problem: VideoProblem) -> None:
         super().__init__(problem.reason)
         self.problem = problem
+
+
+class HostUnreachable(VideoFailed):
+    """yt-dlp reached no server for this video (name lookup failed, connection refused, network unreachable).
+
+    Not the video's fault, and retryable; whether the machine is offline is decided by the stage
+    (several videos in a row, with no answer in between: see ``DownloadStage``).
+    """
+
+    def __init__(self, failure: ConnectFailure) -> None:
+        self.failure = failure
+        host = failure.host or "the server"
+        super().__init__(VideoProblem("unreachable", True, f"network error: cannot reach {host} ({failure.why})"))
 
 
 def private_cookie_copy(source: Path, folder: Path, worker: int) -> Path:
@@ -204,21 +225,25 @@ class YtDlpDownloader:
             log.debug("%s: raw audio already downloaded (%s)", video_id, cached.name)
             return Fetched(path=cached, video_id=video_id, duration_s=candidate.duration_s, cached=True,
                            ext=cached.suffix.lstrip("."))
-        problem: VideoProblem | None = None
-        for attempt in range(1, max(1, self.options.attempts) + 1):
+        failed: VideoFailed | None = None
+        attempts = max(1, self.options.attempts)
+        for attempt in range(1, attempts + 1):
             if attempt > 1:
+                assert failed is not None
                 wait = self.options.backoff_s * 2 ** (attempt - 2)
-                log.info("%s: %s; attempt %d/%d in %.0f s", video_id, problem.reason if problem else "",
-                         attempt, self.options.attempts, wait)
+                if isinstance(failed, HostUnreachable):
+                    wait = min(wait, UNREACHABLE_WAIT_S)
+                log.info("%s: %s; attempt %d/%d in %.0f s", video_id, failed.problem.reason, attempt, attempts,
+                         wait)
                 self._sleep(wait)
             try:
                 return self._download_once(candidate)
             except VideoFailed as exc:
-                problem = exc.problem
-                if not problem.retryable:
+                failed = exc
+                if not exc.problem.retryable or (isinstance(exc, HostUnreachable) and attempt >= UNREACHABLE_ATTEMPTS):
                     raise
-        assert problem is not None
-        raise VideoFailed(problem)
+        assert failed is not None
+        raise failed
 
     def _download_once(self, candidate: Candidate) -> Fetched:
         import yt_dlp
@@ -241,6 +266,9 @@ class YtDlpDownloader:
             stop = stop_for(message, candidate.url)
             if stop is not None:
                 raise stop from None
+            failure = connect_failure(exc, candidate.url)
+            if failure is not None:
+                raise HostUnreachable(failure) from None
             raise VideoFailed(classify_video_error(message)) from None
         except YouTubeStop:
             raise

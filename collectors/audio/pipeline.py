@@ -14,6 +14,15 @@ written as ``audio/<track_id>.wav.part`` and renamed only after the checks pass.
 A rerun does only what is missing or failed-and-retryable.  When YouTube asks
 for a bot check or rate-limits (HTTP 429), no new work starts, work in flight is
 finished and recorded, and the run stops with a message saying what to do.
+
+Offline, the stage ends in seconds with ``cannot reach HOST: check your connection``: a
+search that reaches no server raises :class:`~collectors.net.Unreachable` from the polite
+session (after its short retry), and a download that reaches no server
+(:class:`~collectors.audio.download.HostUnreachable`) writes no row at once: it is held
+until the network answers again (then it was that video's host: a retryable failure row)
+or ``offline_after`` downloads in a row have reached no server, or the work runs out,
+with nothing answering in between (then we are offline: the stage stops, held tracks
+get no row and the rerun does them).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.net.errors import StopRun
+from collectors.net.errors import StopRun, Unreachable
 from collectors.youtube.errors import VideoProblem
 from collectors.youtube.gate import RequestGate
 from collectors.youtube.match import MatchResult, match_track
@@ -48,7 +57,15 @@ from manifests.overrides import Overrides, TrackOverride
 from manifests.schema import DOWNLOADS, TRACKS
 
 from .convert import ConvertOptions, ConvertOutcome, ConvertTask, convert_task
-from .download import Downloader, DownloadOptions, Fetched, VideoFailed, YtDlpDownloader, private_cookie_copy
+from .download import (
+    Downloader,
+    DownloadOptions,
+    Fetched,
+    HostUnreachable,
+    VideoFailed,
+    YtDlpDownloader,
+    private_cookie_copy,
+)
 from .pool import conversion_pool
 
 log = logging.getLogger(__name__)
@@ -90,10 +107,15 @@ class DownloadSettings:
     allowed_extractors: tuple[str, ...] = ("youtube",)
     search_limit: int = 10
     progress: bool = True
+    #: downloads in a row that reach no server, with no answer in between, before the stage decides that
+    #: the machine is offline and stops (one video's unreachable host must not stop a run)
+    offline_after: int = 3
 
     def __post_init__(self) -> None:
         if self.workers < 1 or self.download_workers < 1:
             raise ValueError("workers and download workers must be at least 1")
+        if self.offline_after < 1:
+            raise ValueError("offline_after must be at least 1")
         low, high = self.download_interval_s
         if low < 0 or high < low:
             raise ValueError(f"download interval {low:g},{high:g} must be 0 <= MIN <= MAX seconds")
@@ -165,7 +187,7 @@ class NetResult:
     """What a network worker hands back to the main thread."""
 
     job: Job
-    kind: str  # fetched | no_match | video_failed | search_failed | stop
+    kind: str  # fetched | no_match | video_failed | unreachable | search_failed | stop
     problem: VideoProblem | None = None
     message: str | None = None
     stop: StopRun | None = None
@@ -273,6 +295,10 @@ class DownloadStage:
             return NetResult(job, "fetched")
         except StopRun as exc:
             return NetResult(job, "stop", stop=exc)
+        except HostUnreachable as exc:
+            url = job.candidate.candidate.url if job.candidate is not None else ""
+            stop = Unreachable(exc.failure.host or "the video's server", exc.failure.why, url)
+            return NetResult(job, "unreachable", problem=exc.problem, stop=stop)
         except VideoFailed as exc:
             return NetResult(job, "video_failed", problem=exc.problem)
         except SearchError as exc:
@@ -405,6 +431,9 @@ class DownloadStage:
         conv_futures: dict[Future[ConvertOutcome], Job] = {}
         raw_users: Counter[Path] = Counter()
         stop: StopRun | None = None
+        #: downloads that reached no server, rowless until the network answers again (their hosts' fault:
+        #: failure rows) or ``offline_after`` of them in a row say we are offline (no rows; see the docstring)
+        unanswered: list[tuple[Job, VideoProblem, Unreachable]] = []
         bar = tqdm(total=len(jobs), unit="track", desc="download", disable=not s.progress, dynamic_ncols=True)
 
         def finish(job: Job, row: Row) -> None:
@@ -433,6 +462,22 @@ class DownloadStage:
                 del raw_users[fetched.path]
                 if not s.keep_source:
                     fetched.path.unlink(missing_ok=True)
+
+        def hold(job: Job, problem: VideoProblem, unreachable: Unreachable) -> None:
+            """A download reached no server: no row yet; enough of them in a row mean we are offline."""
+            nonlocal stop
+            unanswered.append((job, problem, unreachable))
+            log.info("%s: %s", job.track.track_id, problem.reason)
+            if stop is None and len(unanswered) >= s.offline_after:
+                log.info("%d downloads in a row reached no server: offline", len(unanswered))
+                stop = unreachable
+
+        def network_answered() -> None:
+            """Something came back from the network: the held downloads failed for their own hosts."""
+            held = list(unanswered)
+            unanswered.clear()
+            for held_job, problem, _ in held:
+                next_candidate_or_fail(held_job, problem)
 
         def next_candidate_or_fail(job: Job, problem: VideoProblem) -> None:
             assert job.candidate is not None
@@ -467,10 +512,18 @@ class DownloadStage:
                             net_futures.pop(future)
                             result: NetResult = future.result()
                             job = result.job
+                            if result.kind == "unreachable":
+                                assert result.problem is not None and isinstance(result.stop, Unreachable)
+                                hold(job, result.problem, result.stop)
+                                continue
+                            if result.kind in ("fetched", "no_match", "video_failed") and unanswered:
+                                network_answered()
                             if result.kind == "stop":
                                 if stop is None:
                                     stop = result.stop
-                                    log.warning("%s", stop)
+                                    # offline: the command's one closing line says it; a block is news now
+                                    log.log(logging.INFO if isinstance(stop, Unreachable) else logging.WARNING,
+                                            "%s", stop)
                             elif result.kind == "no_match":
                                 row = self._base_row(job, "no_match", result.message, False)
                                 row.update(self._match_columns(job, None))
@@ -504,6 +557,8 @@ class DownloadStage:
                 raise
             finally:
                 bar.close()
+        if stop is None and unanswered:  # nothing answered after them: offline (their tracks get no row)
+            stop = unanswered[-1][2]
         if stop is not None:
             summary.stopped = str(stop)
             self.stop = stop

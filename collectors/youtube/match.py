@@ -5,11 +5,17 @@ Rounds are consumed lazily: the matcher stops as soon as a candidate scores
 search (yt-dlp) when nothing from YouTube Music passed the threshold at all.
 A video pinned in ``overrides.csv`` is used without searching; forbidden videos
 are dropped before scoring.
+
+Every candidate that was turned down is written into the breakdown the downloads
+table keeps (``match_detail``) as ``rejected:<why>:<video id>=<its score>``, e.g.
+``rejected:remake:Xk3...=0.98`` or ``rejected:duration:Pq1...=0.52``, so a user can see
+in ``downloads.csv`` what was passed over and why (see :func:`rejections`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections import Counter
 from collections.abc import Collection
 from dataclasses import dataclass, field
 
@@ -55,6 +61,22 @@ def pinned_result(track: TrackQuery, candidate: Candidate) -> MatchResult:
     return MatchResult(track=track, ranked=[scored], accepted=[scored], pinned=True, rounds_used=["pinned"])
 
 
+def rejections(ranked: list[Scored], config: ScoreConfig) -> dict[str, float]:
+    """``rejected:<why>:<video id>`` -> score for every candidate that cannot be used.
+
+    ``why`` is the candidate's rejection code (a version kind such as ``remake`` or
+    ``slowed+sped_up``, ``not_live``, ``other_remix``, ``duration``, ``title``, ``artist``,
+    ``unplayable``, ``live_stream``) or ``below_threshold``.
+    """
+    out: dict[str, float] = {}
+    for scored in ranked:
+        if scored.passes(config):
+            continue
+        why = scored.code or "below_threshold"
+        out[f"rejected:{why}:{scored.video_id}"] = round(scored.score, 3)
+    return out
+
+
 def _no_match_reason(ranked: list[Scored], config: ScoreConfig, forbidden_dropped: int) -> str:
     if not ranked:
         if forbidden_dropped:
@@ -62,8 +84,10 @@ def _no_match_reason(ranked: list[Scored], config: ScoreConfig, forbidden_droppe
         return "no search results"
     best = ranked[0]
     why = best.rejected or f"score {best.score:.2f} below the threshold {config.threshold:g}"
+    counts = Counter((s.code or "below_threshold").replace("_", " ") for s in ranked)
+    summary = ", ".join(f"{n} {code}" for code, n in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
     return (f"nothing passed the threshold {config.threshold:g} among {len(ranked)} candidates; "
-            f"best {best.video_id} ({best.candidate.title[:60]!r}): {why}")
+            f"best {best.video_id} ({best.candidate.title[:60]!r}): {why}; rejected: {summary}")
 
 
 def match_track(track: TrackQuery, searcher: Searcher, *, config: ScoreConfig | None = None,
@@ -95,6 +119,15 @@ def match_track(track: TrackQuery, searcher: Searcher, *, config: ScoreConfig | 
         if ranked and ranked[0].passes(config) and ranked[0].score >= config.good_enough:
             break
     accepted = [s for s in ranked if s.passes(config)]
+    turned_down = rejections(ranked, config)
+    # The rows of the downloads table keep one candidate's breakdown (the one used, or for no
+    # match the best rejected one): each carries the list of what was turned down and why.
+    for scored in accepted or ranked[:1]:
+        scored.detail.update(turned_down)
+    for scored in ranked:
+        if not scored.passes(config):
+            log.debug("%s: rejected %s %r (%.2f): %s", track.track_id, scored.video_id, scored.candidate.title,
+                      scored.score, scored.rejected or f"below the threshold {config.threshold:g}")
     result = MatchResult(track=track, ranked=ranked, accepted=accepted, forbidden_dropped=len(dropped),
                          rounds_used=used)
     if not accepted:

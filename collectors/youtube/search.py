@@ -86,6 +86,8 @@ class Candidate:
     source: str = ""
     #: position in that query's results (0 = first)
     rank: int = 0
+    #: view count as YouTube shows it, when the search said (evidence for ties, never a score)
+    views: int | None = None
 
     @property
     def via_isrc(self) -> bool:
@@ -123,6 +125,26 @@ def parse_clock(text: str | None) -> float | None:
     return seconds
 
 
+_VIEWS = re.compile(r"^\s*([\d.,]+)\s*([KMB]?)\b", re.IGNORECASE)
+
+
+def parse_views(text: object) -> int | None:
+    """ "1.2M views", "345K", "12,345", 987 to a count; None when the search did not say."""
+    if isinstance(text, bool) or text is None:
+        return None
+    if isinstance(text, int | float):
+        return int(text)
+    match = _VIEWS.match(str(text))
+    if not match:
+        return 0 if str(text).strip().lower().startswith("no view") else None
+    number, unit = match.group(1), match.group(2).upper()
+    try:
+        value = float(number.replace(",", "")) if unit else float(number.replace(",", "").replace(".", ""))
+    except ValueError:
+        return None
+    return int(round(value * {"": 1, "K": 1e3, "M": 1e6, "B": 1e9}[unit]))
+
+
 def candidate_from_ytmusic(item: Mapping[str, Any], source: str, rank: int = 0) -> Candidate | None:
     """A YouTube Music search result (song or video) as a candidate; None for other result kinds."""
     video_id = item.get("videoId")
@@ -139,7 +161,8 @@ def candidate_from_ytmusic(item: Mapping[str, Any], source: str, rank: int = 0) 
     return Candidate(video_id=str(video_id), title=str(item.get("title") or ""), url=watch_url(str(video_id)),
                      artists=artists, channel=channel, duration_s=float(duration) if duration else None,
                      video_type=video_type, album=album.get("name") if isinstance(album, Mapping) else None,
-                     available=bool(item.get("isAvailable", True)), source=source, rank=rank)
+                     available=bool(item.get("isAvailable", True)), source=source, rank=rank,
+                     views=parse_views(item.get("views")))
 
 
 def candidate_from_ytdlp(entry: Mapping[str, Any], rank: int = 0) -> Candidate | None:
@@ -154,7 +177,7 @@ def candidate_from_ytdlp(entry: Mapping[str, Any], rank: int = 0) -> Candidate |
                      duration_s=float(duration) if duration else None,
                      verified=bool(entry.get("channel_is_verified")),
                      live=entry.get("live_status") in ("is_live", "is_upcoming"),
-                     source="ytsearch", rank=rank)
+                     source="ytsearch", rank=rank, views=parse_views(entry.get("view_count")))
 
 
 def _raise_if_stop(exc: BaseException) -> None:

@@ -120,8 +120,14 @@ def test_no_match_names_the_best_candidate_and_why() -> None:
     result = match_track(track, YTMusicSearcher(client=client))
     assert not result.matched
     assert "nothing passed the threshold 0.65 among 2 candidates" in result.reason
-    assert "artist differs" in result.reason or "duration differs" in result.reason
+    # the best rejected one is named with why: a cover album's track, and the rest counted
+    assert "best wrongArtst1 ('Blinding Lights'): a different recording: cover" in result.reason
+    assert result.reason.endswith("rejected: 1 cover, 1 loop")
     assert result.runner_up(None) is not None  # kept for review
+    # ... and the breakdown the downloads table keeps lists every rejected video with its reason
+    detail = result.runner_up(None).detail
+    assert {k for k in detail if k.startswith("rejected:") and k.count(":") == 2} == {
+        "rejected:cover:wrongArtst1", "rejected:loop:hourBlindL1"}
 
 
 def test_no_results_at_all() -> None:

@@ -11,6 +11,13 @@ zero padding of ``n_fft // 2`` on both sides), and the log is
 ``10 * log10(max(power, amin))`` as ``librosa.power_to_db``.  Only ``keras.ops``
 is used, so the layer runs on TensorFlow, JAX or PyTorch.
 
+Two settings exist for models trained by others on librosa's spectrograms (the
+pretrained musicnn taggers): ``compression="log10_1p"`` gives their
+``log10(1 + gain * mel)`` instead of decibels, and ``center=False`` takes frames
+from the samples as given, without padding, so a stream cut into overlapping
+windows (each ``n_fft - hop`` samples longer than its frames' hops) gives exactly
+the frames of the whole, centred signal.  The defaults are those of our own models.
+
 During training only, the layer can also pitch-shift each example by a whole
 number of semitones while keeping its tempo: the mel filterbank is read at
 frequencies scaled by ``2 ** (k / 12)``, which moves every partial by that ratio
@@ -36,6 +43,8 @@ PACKAGE = "genre_training"
 Tensor = Any
 #: A Keras shape: dimensions, None where unknown.
 Shape = tuple[int | None, ...]
+#: How the mel power becomes the features: decibels (ours) or ``log10(1 + gain * mel)`` (musicnn's).
+COMPRESSIONS = ("db", "log10_1p")
 
 
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None) -> np.ndarray:
@@ -60,7 +69,8 @@ class LogMel(keras.layers.Layer):
     def __init__(self, sample_rate: int = 16000, n_fft: int = 512, hop_length: int = 256,
                  n_mels: int = 128, fmin: float = 0.0, fmax: float | None = None, amin: float = 1e-10,
                  standardize: bool = True, pitch_semitones: int = 0, pitch_prob: float = 0.5,
-                 seed: int | None = None, **kwargs: Any) -> None:
+                 seed: int | None = None, center: bool = True, compression: str = "db",
+                 gain: float = 10000.0, **kwargs: Any) -> None:
         # The front end stays float32 under mixed precision: power spectra overflow float16.
         kwargs["dtype"] = "float32"
         super().__init__(**kwargs)
@@ -75,6 +85,11 @@ class LogMel(keras.layers.Layer):
         self.pitch_semitones = int(pitch_semitones)
         self.pitch_prob = float(pitch_prob)
         self.seed = seed
+        if compression not in COMPRESSIONS:
+            raise ValueError(f"compression must be one of {COMPRESSIONS}, not {compression!r}")
+        self.center = bool(center)
+        self.compression = compression
+        self.gain = float(gain)
         self.n_bins = self.n_fft // 2 + 1
         self.seed_generator = keras.random.SeedGenerator(seed) if self.pitch_semitones else None
 
@@ -102,17 +117,24 @@ class LogMel(keras.layers.Layer):
             self.build((None, None))
 
     def n_frames(self, n_samples: int) -> int:
+        if not self.center:
+            return 1 + (n_samples - self.n_fft) // self.hop_length
         return 1 + n_samples // self.hop_length
 
     # ------------------------------------------------------------ the pieces, usable on their own
 
     def frames(self, waves: Tensor) -> Tensor:
-        """Centred, zero-padded frames ``[B, T, n_fft]`` (T = 1 + N // hop), as ``librosa.stft``."""
+        """Centred, zero-padded frames ``[B, T, n_fft]`` (T = 1 + N // hop), as ``librosa.stft``.
+
+        With ``center=False`` the samples are framed as given: T = 1 + (N - n_fft) // hop.
+        """
         n_samples = waves.shape[-1]
         if n_samples is None:
             raise ValueError("LogMel needs a fixed crop length (the model input has no length)")
+        if not self.center and n_samples < self.n_fft:
+            raise ValueError(f"LogMel(center=False) needs at least n_fft={self.n_fft} samples, got {n_samples}")
         half = self.n_fft // 2
-        padded = ops.pad(waves, [[0, 0], [half, half]])
+        padded = ops.pad(waves, [[0, 0], [half, half]]) if self.center else waves
         n_frames = self.n_frames(n_samples)
         if self.n_fft % self.hop_length == 0:
             # Cheap framing: cut into hop-sized chunks and concatenate neighbours.
@@ -141,12 +163,15 @@ class LogMel(keras.layers.Layer):
         return ops.matmul(power, self.filterbank)
 
     def log_scale(self, mel: Tensor) -> Tensor:
-        db = 10.0 * ops.log(ops.maximum(mel, self.amin)) / math.log(10.0)
+        if self.compression == "log10_1p":
+            logged = ops.log1p(self.gain * mel) / math.log(10.0)
+        else:
+            logged = 10.0 * ops.log(ops.maximum(mel, self.amin)) / math.log(10.0)
         if not self.standardize:
-            return db
-        mean = ops.mean(db, axis=(1, 2), keepdims=True)
-        std = ops.std(db, axis=(1, 2), keepdims=True)
-        return (db - mean) / (std + 1e-5)
+            return logged
+        mean = ops.mean(logged, axis=(1, 2), keepdims=True)
+        std = ops.std(logged, axis=(1, 2), keepdims=True)
+        return (logged - mean) / (std + 1e-5)
 
     def random_semitones(self, batch: int | Tensor) -> Tensor:
         """Per example: 0 with probability 1 - pitch_prob, else a whole number in [-n, n]."""
@@ -188,5 +213,6 @@ class LogMel(keras.layers.Layer):
         config.update(sample_rate=self.sample_rate, n_fft=self.n_fft, hop_length=self.hop_length,
                       n_mels=self.n_mels, fmin=self.fmin, fmax=self.fmax, amin=self.amin,
                       standardize=self.standardize, pitch_semitones=self.pitch_semitones,
-                      pitch_prob=self.pitch_prob, seed=self.seed)
+                      pitch_prob=self.pitch_prob, seed=self.seed, center=self.center,
+                      compression=self.compression, gain=self.gain)
         return config

@@ -27,6 +27,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from collectors.audio.pool import OwnedPool
 from manifests import Layout, Row, TableStore, atomic_write_text, read_table, write_table
 from manifests.hashing import sha256_file
 from manifests.ids import make_track_id, normalize_text
@@ -308,10 +309,11 @@ def _run(jobs: list[tuple[TrackSpec, str]], workers: int) -> Iterator[tuple[str,
             yield _render_job(job)
         return
     # fork where the platform has it: workers start in milliseconds and need no ``__main__`` guard
-    # in the caller's script; the workers only run numpy, so inherited threads do not matter
+    # in the caller's script; the workers only run numpy, so inherited threads do not matter.
+    # Workers end with this process, quietly, however it ends (a kill -9 included).
     methods = multiprocessing.get_all_start_methods()
     ctx = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
-    with ctx.Pool(min(workers, len(jobs))) as pool:
+    with OwnedPool(min(workers, len(jobs)), ctx) as pool:
         yield from pool.imap_unordered(_render_job, jobs, chunksize=2)
 
 

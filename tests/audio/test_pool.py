@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
 import subprocess
+import sys
+import time
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from collectors.audio.pool import conversion_pool, should_pin, usable_cpus
 from manifests.config import usable_cores
+from tests.fixtures.processes import kill_leader_and_wait, session_processes
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "sched_setaffinity") or usable_cores() < 2,
                                 reason="needs Linux CPU affinity and at least 2 usable cores")
@@ -57,3 +64,56 @@ def test_pinning_policy() -> None:
     assert not should_pin(n + 1)  # more workers than cores: pinning would stack them
     assert not should_pin(2, pin=False)
     assert should_pin(1, pin=True) and not should_pin(n + 1, pin=True)
+
+
+OWNER = """
+import sys, time
+from collectors.audio.pool import conversion_pool
+pool = conversion_pool(2, pin={pin})
+for future in [pool.submit(time.sleep, 0.3) for _ in range(2)]:
+    future.result()
+print(" ".join(str(pid) for pid in pool._processes), flush=True)
+time.sleep(600)
+"""
+
+
+@pytest.mark.parametrize("pin", [False, True])
+def test_workers_end_quietly_when_the_process_owning_the_pool_is_killed(tmp_path, pin: bool) -> None:
+    """Forkserver workers are the forkserver's children, and it waits for them: only the owner's end tells them.
+
+    (What stderr may hold is multiprocessing's resource tracker saying it removed the semaphores
+    the killed owner could not: one warning line, no traceback.)
+    """
+    err_file = tmp_path / "stderr.txt"
+    with open(err_file, "wb") as err:
+        owner = subprocess.Popen([sys.executable, "-c", OWNER.format(pin=pin)], stdout=subprocess.PIPE, stderr=err,
+                                 start_new_session=True, env={**os.environ, "PYTHONPATH": str(REPO)})
+    try:
+        assert owner.stdout is not None
+        workers = {int(pid) for pid in owner.stdout.readline().split()}
+        assert len(workers) == 2 and workers <= {p.pid for p in session_processes(owner.pid)}
+        left = kill_leader_and_wait(owner, timeout=15)
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+            owner.wait()
+        if owner.stdout is not None:
+            owner.stdout.close()
+    assert left == []
+    stderr = err_file.read_text()
+    for noise in ("Traceback", "BrokenPipeError", "EOFError", "KeyboardInterrupt"):
+        assert noise not in stderr, stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_worker_stopped_by_sigint_or_sigterm_ends_at_once(signum: int) -> None:
+    """Ctrl-C reaches every process of the terminal's group: the owner reports it, its workers just end.
+
+    (That they say nothing is checked where their stderr can be read: the corpus and download kill tests.)
+    """
+    with conversion_pool(1) as pool:
+        pool.submit(time.sleep, 0).result()
+        (process,) = pool._processes.values()
+        os.kill(process.pid, signum)
+        process.join(timeout=10)
+        assert process.exitcode == 128 + signum  # our handler's code: no KeyboardInterrupt in the worker

@@ -102,7 +102,7 @@ def test_unreadable_files_get_one_line_each_and_the_others_are_tagged(
     assert errors[0].startswith(f"error: {broken}: ffmpeg could not decode it")
     assert errors[1] == f"error: {missing}: no such file"
     assert "Traceback" not in captured.err
-    assert f"{good}  (3.5 s, 1 patches of 2.99 s)" in captured.out
+    assert f"{good}  (3.5 s, 1 patch of 2.99 s)" in captured.out
     assert captured.out.count("musicnn-MTT") == 1
 
 

@@ -53,7 +53,8 @@ def _models(args: argparse.Namespace) -> int:
 def format_tags(result: Any, models: list[str], top_k: int) -> str:
     """One block per file: duration and patches, then a line of top tags per model."""
     first = models[0]
-    lines = [f"{result.file}  ({result.duration_s:.1f} s, {result.n_patches(first)} patches of "
+    count = result.n_patches(first)
+    lines = [f"{result.file}  ({result.duration_s:.1f} s, {count} patch{'es' if count != 1 else ''} of "
              f"{result.patch_seconds[first]:.2f} s)"]
     if result.warning:
         lines.append(f"  warning: {result.warning}")

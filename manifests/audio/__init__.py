@@ -6,7 +6,16 @@ facts of a converted WAV (format, duration, level, sha256), says why a file
 must not enter the dataset, and checks a WAV's header cheaply (no decoding).
 """
 
-from .ffmpeg import ENV_FFMPEG, FFmpegError, MediaInfo, decode_audio, ffmpeg_exe, probe, stderr_tail
+from .ffmpeg import (
+    ENV_FFMPEG,
+    FFmpegError,
+    MediaInfo,
+    decode_audio,
+    ffmpeg_exe,
+    probe,
+    stderr_tail,
+    stream_audio,
+)
 from .wav import (
     SILENCE_DBFS,
     WAV_PROBLEMS,
@@ -26,5 +35,5 @@ SAMPLE_RATE = 16000
 __all__ = [
     "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "WAV_PROBLEMS", "AudioFacts", "AudioRejected", "FFmpegError",
     "MediaInfo", "WavHeader", "WavProblem", "check_wav_file", "decode_audio", "ffmpeg_exe", "inspect_wav",
-    "probe", "read_wav_header", "stderr_tail", "verify",
+    "probe", "read_wav_header", "stderr_tail", "stream_audio", "verify",
 ]

@@ -13,6 +13,8 @@ import os
 import re
 import shutil
 import subprocess
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -54,19 +56,25 @@ def stderr_tail(stderr: bytes | str, lines: int = 6) -> str:
     return " | ".join(kept)
 
 
-def decode_audio(path: Path | str, sample_rate: int = 16000, *, offset_s: float | None = None,
-                 duration_s: float | None = None, timeout_s: float = 300) -> np.ndarray:
-    """Decode any audio file ffmpeg reads to mono float32 in [-1, 1] at ``sample_rate``."""
-    path = Path(path)
-    if not path.is_file():
-        raise FFmpegError(f"{path}: no such audio file")
+def _decode_command(path: Path, sample_rate: int, offset_s: float | None = None,
+                    duration_s: float | None = None) -> list[str]:
+    """ffmpeg decoding ``path`` to mono 16-bit samples at ``sample_rate`` on stdout (one recipe for all)."""
     cmd = [ffmpeg_exe(), "-nostdin", "-hide_banner", "-loglevel", "error"]
     if offset_s:
         cmd += ["-ss", f"{offset_s:.3f}"]
     cmd += ["-i", str(path)]
     if duration_s is not None:
         cmd += ["-t", f"{duration_s:.3f}"]
-    cmd += ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
+    return cmd + ["-vn", "-ac", "1", "-ar", str(sample_rate), "-f", "s16le", "-acodec", "pcm_s16le", "pipe:1"]
+
+
+def decode_audio(path: Path | str, sample_rate: int = 16000, *, offset_s: float | None = None,
+                 duration_s: float | None = None, timeout_s: float = 300) -> np.ndarray:
+    """Decode any audio file ffmpeg reads to mono float32 in [-1, 1] at ``sample_rate``."""
+    path = Path(path)
+    if not path.is_file():
+        raise FFmpegError(f"{path}: no such audio file")
+    cmd = _decode_command(path, sample_rate, offset_s, duration_s)
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
@@ -77,6 +85,54 @@ def decode_audio(path: Path | str, sample_rate: int = 16000, *, offset_s: float 
     if samples.size == 0:
         raise FFmpegError(f"{path}: ffmpeg decoded no audio samples")
     return (samples.astype(np.float32) / 32768.0)
+
+
+#: Samples per block when streaming (10 s at 16 kHz): memory stays flat on hour-long files.
+STREAM_BLOCK_SAMPLES = 160_000
+
+
+def stream_audio(path: Path | str, sample_rate: int = 16000, *,
+                 block_samples: int = STREAM_BLOCK_SAMPLES) -> Iterator[np.ndarray]:
+    """Mono float32 blocks in [-1, 1] at ``sample_rate``, as ffmpeg decodes them; FFmpegError on failure.
+
+    The same samples as ``decode_audio(path, sample_rate)`` (the same ffmpeg and arguments),
+    in blocks of ``block_samples``.  A failure that ffmpeg reports only at the end (a file
+    corrupt past its start) raises after the blocks already given, as it fails the whole file.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FFmpegError(f"{path}: no such audio file")
+    cmd = _decode_command(path, sample_rate)
+    block_bytes = 2 * block_samples
+    with tempfile.TemporaryFile() as stderr:  # a file, not a pipe: ffmpeg never blocks on its messages
+        proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=stderr)
+        assert proc.stdout is not None
+        total = 0
+        carry = b""
+        try:
+            while True:
+                chunk = proc.stdout.read(block_bytes)
+                if not chunk:
+                    break
+                data = carry + chunk
+                cut = len(data) - len(data) % 2
+                carry = data[cut:]
+                if cut:
+                    samples = np.frombuffer(data[:cut], dtype="<i2").astype(np.float32) / 32768.0
+                    total += samples.size
+                    yield samples
+            returncode = proc.wait()
+        finally:
+            if proc.poll() is None:  # the consumer stopped early
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+        if returncode != 0:
+            stderr.seek(0)
+            detail = stderr_tail(stderr.read()) or "no details"
+            raise FFmpegError(f"{path}: ffmpeg could not decode it: {detail}")
+        if total == 0:
+            raise FFmpegError(f"{path}: ffmpeg decoded no audio samples")
 
 
 _DURATION = re.compile(r"Duration:\s*(\d+):(\d{2}):(\d{2}(?:\.\d+)?)")

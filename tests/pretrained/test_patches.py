@@ -7,9 +7,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from manifests.audio import decode_audio
+from manifests.audio import decode_audio, stream_audio
 from manifests.errors import UserError
-from training.models.pretrained.patches import PatchStream, batched, stream_audio
+from training.models.pretrained.patches import PatchStream, batched
 from training.models.pretrained.registry import MUSICNN_INPUT
 
 SG = MUSICNN_INPUT

@@ -1,1 +1,1 @@
-"""What a run trains: the log-mel front end layer and the CNN family registry (a pretrained registry goes here too)."""
+"""What a run trains: the log-mel front end layer, the CNN family registry and the pretrained models (musicnn)."""

@@ -156,9 +156,9 @@ class FileTaggram:
 
 def tag_file(models: Sequence[PretrainedModel], path: Path, *, batch_size: int = BATCH_PATCHES) -> FileTaggram:
     """Stream one file through ``models`` (decoded once per input kind); UserError on bad input."""
-    from manifests.audio import FFmpegError
+    from manifests.audio import FFmpegError, stream_audio
 
-    from .patches import PatchStream, batched, stream_audio
+    from .patches import PatchStream, batched
 
     if not models:
         raise ValueError("tag_file needs at least one model")

@@ -24,7 +24,7 @@ FILES ?=
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv test lint validate collect spotify-login labels download doctor split manifest \
-	audit train report predict demo bench bench-spotify bench-audio bench-train clean-demo
+	audit train report predict demo bench bench-spotify bench-audio bench-train chaos clean-demo
 
 help: ## List the targets (this text)
 	@echo "Genre dataset toolkit. First time: 'make demo', then 'make test'."
@@ -132,3 +132,6 @@ bench-audio: $(STAMP) ## Conversion throughput vs plain ffmpeg, and speed-up wit
 
 bench-train: $(STAMP) ## Training input pipeline vs naive librosa per crop, steps/s, memory per hour of audio
 	$(PY) -m training.bench --data $(DATA)
+
+chaos: $(STAMP) ## SIGKILL each offline stage at random moments, rerun, check files and convergence (not in test)
+	$(PY) -m tests.bench.chaos --data $(DATA)

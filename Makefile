@@ -24,7 +24,7 @@ FILES ?=
 STAMP := $(VENV)/.installed
 
 .PHONY: help venv test lint validate collect spotify-login labels download doctor split manifest \
-	audit train report predict demo bench bench-spotify bench-audio bench-train chaos clean-demo
+	audit train report predict demo bench bench-spotify bench-audio bench-train bench-match chaos clean-demo
 
 help: ## List the targets (this text)
 	@echo "Genre dataset toolkit. First time: 'make demo', then 'make test'."
@@ -122,7 +122,7 @@ clean-demo: ## Delete the demo data folder (DEMO_DATA)
 
 # ---------------------------------------------------------------- benchmarks
 
-bench: bench-spotify bench-audio bench-train ## All benchmarks: tables on screen, JSON in DATA/bench/
+bench: bench-spotify bench-audio bench-train bench-match ## All benchmarks: tables on screen, JSON in DATA/bench/
 
 bench-spotify: $(STAMP) ## Spotify requests per 1,000 playlist tracks vs the floor (local fake server)
 	$(PY) -m tests.bench.spotify --data $(DATA)
@@ -132,6 +132,9 @@ bench-audio: $(STAMP) ## Conversion throughput vs plain ffmpeg, and speed-up wit
 
 bench-train: $(STAMP) ## Training input pipeline vs naive librosa per crop, steps/s, memory per hour of audio
 	$(PY) -m training.bench --data $(DATA)
+
+bench-match: $(STAMP) ## YouTube matching on hand-labelled search results: right pick, wrong recordings accepted
+	$(PY) -m collectors.youtube.bench --data $(DATA)
 
 chaos: $(STAMP) ## SIGKILL each offline stage at random moments, rerun, check files and convergence (not in test)
 	$(PY) -m tests.bench.chaos --data $(DATA)

@@ -6,8 +6,9 @@ score = 0.40 title + 0.35 artist + 0.25 duration + bonuses - penalties.
   normaliser :mod:`manifests.ids` (case, accents, articles, "&"/"and", punctuation), word
   order ignored; credits ("feat. ..."), bracketed remarks, "official video"-style noise
   and the artist's name are removed from the video title first.
-* **duration**: 1 at equal length, 0 at ``duration_tolerance_s``; beyond it the
-  candidate is rejected (a different edit, a loop, an intro-heavy video).
+* **duration**: 1 up to 2 s apart (silence and encoding differ between uploads of the
+  same master), falling to 0 at ``duration_tolerance_s``; beyond it the candidate is
+  rejected (a different edit, a loop, an intro-heavy video).
 * **versions** (:mod:`.versions`): a video that says it is a different recording than
   the track (remake, remix, sped up, slowed, nightcore, 8D, bass boosted, mashup, type
   beat, reaction, tutorial, cover, fan edit/AMV, instrumental, karaoke, live, acoustic,
@@ -59,11 +60,16 @@ _FEAT = re.compile(r"[\(\[]?\s*\b(?:feat|ft|featuring|prod)\b\.?[^\)\]]*[\)\]]?"
 _BRACKETS = re.compile(r"[\(\[\{【「『][^\)\]\}】」』]*[\)\]\}】」』]")
 _BRACKET_TEXT = re.compile(r"[\(\[\{【「『]([^\)\]\}】」』]*)[\)\]\}】」』]")
 _DASHES = re.compile(r"\s+[-–—|~]\s+|\s*[|｜]\s*")
-_CHANNEL_NOISE = re.compile(r"(?<!\w)(?:topic|vevo|official|officiel|oficial|music|tv|channel|records)(?!\w)")
-#: Words of a remix note that are not the remixer's name.
+_CHANNEL_NOISE = re.compile(r"(?<!\w)(?:topic|vevo|official|officiel|oficial|music|tv|channel|records|youtube)(?!\w)")
+#: Words of a remix or live note that do not tell one remix or live recording from another.
 _NOTE_WORDS = frozenset(fold_text(
     "remix remixed rmx mix edit version radio extended club original official audio video lyric lyrics "
-    "visualizer the a vip dub bootleg rework reworked and x feat ft with prod by").split())
+    "visualizer the a vip dub bootleg rework reworked and x feat ft with prod by live at on from in of "
+    "performance concert session sessions hd hq 4k remaster remastered unplugged acoustic full").split())
+_GUEST = re.compile(r"[\(\[]\s*(?:feat|ft|featuring|with)\b\.?\s*([^\)\]]+)[\)\]]|"
+                    r"(?<![\(\[])\b(?:feat|ft|featuring)\b\.?\s+(.+?)(?=\s+[-\u2013\u2014|]\s|\s*[\(\[]|$)",
+                    re.IGNORECASE)
+_GUEST_SPLIT = re.compile(r"\s*(?:,|&|\band\b|\bx\b|/|\+)\s*", re.IGNORECASE)
 #: The order search rounds are asked in (earlier rounds carry the better metadata).
 ROUND_ORDER = {"pinned": 0, "ytmusic:isrc": 1, "ytmusic:songs": 2, "ytmusic:videos": 3, "ytsearch": 4}
 
@@ -78,6 +84,8 @@ class ScoreConfig:
     #: the matcher stops searching once a candidate scores this high
     good_enough: float = 0.90
     duration_tolerance_s: float = 10.0
+    #: lengths this close count as the same (silence and encoding differ between uploads)
+    duration_same_s: float = 2.0
     min_title: float = 0.50
     min_artist: float = 0.50
     weight_title: float = 0.40
@@ -119,7 +127,8 @@ class Scored:
     detail: dict[str, float] = field(default_factory=dict)
     rejected: str | None = None
     #: short machine-readable reason: a version kind ("remake", "slowed+sped_up"), "not_live",
-    #: "other_remix", "duration", "title", "artist", "unplayable", "live_stream"
+    #: "other_remix", "other_live", "other_guest", "not_guest", "duration", "title", "artist",
+    #: "unplayable", "live_stream"
     code: str | None = None
     #: the unclipped sum the candidates are ranked by (None: same as ``score``)
     raw: float | None = None
@@ -279,13 +288,27 @@ def _notes(title: str) -> list[str]:
     return found + parts[1:]
 
 
-def _remixers(notes: Iterable[str]) -> set[str]:
-    """Names in the remix notes among ``notes`` ("Alesso Remix" -> {"alesso"})."""
+def _distinct_words(notes: Iterable[str], kind: str) -> set[str]:
+    """What tells one version of ``kind`` from another: "Alesso Remix" -> {"alesso"},
+    "Live On MTV, 1994" -> {"mtv", "1994"}; words of notes that are not about ``kind`` are ignored."""
     words: set[str] = set()
     for note in notes:
-        if "remix" in markers_in(note):
+        if kind in markers_in(note):
             words |= set(fold_text(note).split()) - _NOTE_WORDS
     return words
+
+
+def _guests(title: str) -> list[str]:
+    """Artists a title credits as guests: "(feat. A & B)", "[with C]", "ft. D" -> ["A", "B", "C", "D"]."""
+    names: list[str] = []
+    for match in _GUEST.finditer(title):
+        text = match.group(1) or match.group(2) or ""
+        names += [n.strip() for n in _GUEST_SPLIT.split(text) if n.strip()]
+    return names
+
+
+def _named(name: str, names: Iterable[str]) -> bool:
+    return any(name_similarity(name, other) >= 0.85 for other in names)
 
 
 @dataclass(frozen=True)
@@ -298,8 +321,29 @@ class _Versions:
     missing: frozenset[str]
     #: kinds only the track's album asks for that the video does not say (weaker evidence)
     missing_album: frozenset[str]
-    #: set when both name a remixer and the names differ
-    other_remix: str | None
+    #: (code, why) when the video is another remix or live recording, or credits other guests
+    other: tuple[str, str] | None
+
+
+def _other(track: TrackQuery, cand: Candidate, asked: set[str], shown: set[str]) -> tuple[str, str] | None:
+    """Another remix, another live recording, a guest the track does not have or lacks one it has."""
+    for kind in ("remix", "live"):
+        if kind in asked and kind in shown:
+            wanted, got = _distinct_words(_notes(track.title), kind), _distinct_words(_notes(cand.title), kind)
+            if wanted and got and fuzz.token_set_ratio(" ".join(sorted(wanted)), " ".join(sorted(got))) < 60:
+                return (f"other_{kind}", f"another {kind.replace('_', ' ')}: {' '.join(sorted(got))}, the track is "
+                                         f"{' '.join(sorted(wanted))}")
+    known = [*track.artists, *_guests(track.title)]
+    extra = [g for g in _guests(cand.title) if not _named(g, known)]
+    if extra:  # "bad guy (with Justin Bieber)" is another recording than "bad guy"
+        return "other_guest", f"a version with another guest: {', '.join(extra)}"
+    if is_topic(cand) and cand.artists and len(track.artists) > 1:
+        # official metadata lists every artist: "Levitating" without DaBaby is the album version
+        credited = [*cand.artists, *_guests(cand.title)]
+        missing = [a for a in track.artists[1:] if not _named(a, credited)]
+        if missing:
+            return "not_guest", f"the track features {', '.join(missing)}; the video does not"
+    return None
 
 
 def _versions(track: TrackQuery, cand: Candidate, artist_channel: bool) -> _Versions:
@@ -317,13 +361,8 @@ def _versions(track: TrackQuery, cand: Candidate, artist_channel: bool) -> _Vers
     if cand.channel and not artist_channel:
         said |= channel_markers(re.sub(r"(?i)\s*-\s*topic$", "", cand.channel))
     shown = said | markers_in(cand.title) | (album_markers(cand.album) if cand.album else set())
-    other_remix = None
-    if "remix" in asked and "remix" in shown:
-        wanted, got = _remixers(_notes(track.title)), _remixers(_notes(cand.title))
-        if wanted and got and fuzz.token_set_ratio(" ".join(sorted(wanted)), " ".join(sorted(got))) < 60:
-            other_remix = f"{' '.join(sorted(got))} remix, the track is the {' '.join(sorted(wanted))} remix"
     return _Versions(extra=frozenset(said - asked - asked_album), missing=frozenset(asked - shown),
-                     missing_album=frozenset(asked_album - asked - shown), other_remix=other_remix)
+                     missing_album=frozenset(asked_album - asked - shown), other=_other(track, cand, asked, shown))
 
 
 # ---------------------------------------------------------------- the score
@@ -341,7 +380,9 @@ def score_candidate(track: TrackQuery, cand: Candidate, config: ScoreConfig | No
     if track.duration_s and cand.duration_s:
         diff = abs(cand.duration_s - track.duration_s)
         detail["duration_diff_s"] = round(diff, 3)
-        duration = max(0.0, 1.0 - diff / config.duration_tolerance_s)
+        # a second or two is encoding and silence, not a different edit: the same length
+        exact = min(config.duration_same_s, config.duration_tolerance_s / 2)
+        duration = 1.0 if diff <= exact else max(0.0, 1.0 - (diff - exact) / (config.duration_tolerance_s - exact))
     else:
         duration = config.unknown_duration
     detail["duration"] = round(duration, 3)
@@ -394,8 +435,8 @@ def score_candidate(track: TrackQuery, cand: Candidate, config: ScoreConfig | No
         rejected = (f"the track is a {'/'.join(k.replace('_', ' ') for k in kinds)} version; "
                     "the video does not say so")
         code = "not_" + "+".join(kinds)
-    elif versions.other_remix:
-        rejected, code = f"another remix: {versions.other_remix}", "other_remix"
+    elif versions.other:
+        code, rejected = versions.other
     elif diff is not None and diff > config.duration_tolerance_s:
         assert cand.duration_s is not None and track.duration_s is not None
         rejected = (f"duration differs by {diff:.0f} s (video {cand.duration_s:.0f} s, track "
@@ -403,9 +444,9 @@ def score_candidate(track: TrackQuery, cand: Candidate, config: ScoreConfig | No
         code = "duration"
     if code is not None:
         detail[f"rejected:{code}"] = 1.0
-    if versions.extra or versions.missing or versions.other_remix:
+    if versions.extra or versions.missing or versions.other:
         for kind in sorted(versions.extra) + [f"not_{k}" for k in sorted(versions.missing)] + \
-                (["other_remix"] if versions.other_remix else []):
+                ([versions.other[0]] if versions.other else []):
             detail[f"penalty:{kind}"] = config.penalty_version
             penalty += config.penalty_version
 

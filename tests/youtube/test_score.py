@@ -243,7 +243,7 @@ def test_vevo_and_artist_named_channels_count_as_official() -> None:
     assert "bonus:official" in score_candidate(track, vevo).detail
     assert "bonus:official" in score_candidate(track, omv).detail
     assert "bonus:official" not in score_candidate(track, fan).detail
-    assert score_candidate(track, vevo).score > score_candidate(track, fan).score
+    assert score_candidate(track, vevo).rank_score > score_candidate(track, fan).rank_score
 
 
 def test_ranking_uses_the_uncapped_score_so_the_official_bonus_always_counts() -> None:

@@ -300,3 +300,34 @@ def test_a_song_named_like_publishing_noise_still_matches() -> None:
     scored = score_candidate(track, _ytdlp(ytdlp_entry("indiaArie01", "India.Arie - Video (Official Video)",
                                                        "IndiaArieVEVO", 265)))
     assert scored.detail["title"] == 1.0 and scored.passes(ScoreConfig())
+
+
+def test_a_guest_the_track_does_not_have_or_lacks_makes_another_recording() -> None:
+    track = _track("bad guy", ["Billie Eilish"], 194)
+    bieber = _ytm(ytm_song("badGuyJB001", "bad guy (with Justin Bieber)", ["Billie Eilish", "Justin Bieber"], 194))
+    assert score_candidate(track, bieber).code == "other_guest"
+    levitating = _track("Levitating (feat. DaBaby)", ["Dua Lipa", "DaBaby"], 203)
+    album = _ytm(ytm_song("levAlbum001", "Levitating", ["Dua Lipa"], 203))
+    assert score_candidate(levitating, album).code == "not_guest"
+    # a fan upload may leave the guest out of its title: only official audio is held to it
+    lyrics = _ytdlp(ytdlp_entry("levLyrics01", "Dua Lipa - Levitating (Lyrics)", "Pop Lyrics", 203))
+    assert score_candidate(levitating, lyrics).passes(ScoreConfig())
+    credited = _ytdlp(ytdlp_entry("levFeat0001", "Dua Lipa - Levitating ft. DaBaby (Lyrics)", "Pop Lyrics", 203))
+    assert score_candidate(levitating, credited).passes(ScoreConfig())
+
+
+def test_another_concert_is_not_the_live_recording_the_track_names() -> None:
+    track = _track("Hotel California - Live On MTV, 1994", ["Eagles"], 432)
+    other = _ytdlp(ytdlp_entry("hotel197701", "Eagles - Hotel California (Live 1977) (Official Video) [HD]",
+                               "Eagles", 439))
+    same = _ytdlp(ytdlp_entry("hotelMtv001", "Eagles - Hotel California (Live On MTV 1994) [Hell Freezes Over]",
+                              "Classic Rock Vault", 434))
+    assert score_candidate(track, other).code == "other_live"
+    assert score_candidate(track, same).passes(ScoreConfig())
+
+
+def test_lengths_within_two_seconds_are_the_same_length() -> None:
+    track = _track("Twin", ["Mirror"], 200)
+    for seconds, expected in ((200, 1.0), (202, 1.0), (206, 0.5), (210, 0.0)):
+        scored = score_candidate(track, _ytm(ytm_song("lengthTest1", "Twin", ["Mirror"], seconds)))
+        assert scored.detail["duration"] == expected, seconds

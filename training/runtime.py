@@ -99,7 +99,10 @@ def filtered_stderr(pattern: re.Pattern[bytes] = NOISE) -> Iterator[None]:
         with os.fdopen(read_end, "rb") as pipe:
             for line in pipe:
                 if not pattern.match(line):
-                    _write_all(saved, line)
+                    try:
+                        _write_all(saved, line)
+                    except OSError:  # stderr went away (a closed pipe): drain quietly, nobody reads
+                        pass
 
     thread = threading.Thread(target=pump, name="stderr-filter", daemon=True)
     thread.start()

@@ -1,7 +1,9 @@
-"""Label space and split checks, seeded random crops, and the numpy augmentations."""
+"""Label space and split checks, seeded random crops, the numpy augmentations and the batch prefetcher."""
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -13,7 +15,7 @@ from training.data.augment import add_noise, mixup, resample_to
 from training.data.cache import build_cache
 from training.data.crops import read_crop
 from training.data.manifest import prepare_dataset, read_manifest
-from training.data.sequences import FixedCrops, TrainCrops
+from training.data.sequences import FixedCrops, TrainCrops, prefetch
 
 from .corpus import SR, make_corpus
 
@@ -200,3 +202,36 @@ def test_mixup_mixes_crops_and_targets_alike() -> None:
     np.testing.assert_allclose(mx, mx[:, :1].repeat(8, axis=1), rtol=1e-6)  # every sample mixed alike
     same = mixup(x, y, None, 0.0, rng)
     assert same[0] is x and same[1] is y
+
+
+class _SlowBatches:
+    """A batch sequence that records which batches were made and by which threads."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.made: list[int] = []
+        self.threads: set[threading.Thread] = set()
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, index: int) -> tuple[np.ndarray, ...]:
+        self.threads.add(threading.current_thread())
+        time.sleep(0.01)
+        self.made.append(index)
+        return (np.full(2, index),)
+
+
+def test_prefetch_gives_every_batch_in_order_whatever_the_threads() -> None:
+    for workers in (1, 3):
+        seq = _SlowBatches(7)
+        assert [int(b[0][0]) for b in prefetch(seq, workers)] == list(range(7))
+
+
+def test_prefetch_stopped_early_cancels_the_batches_ahead_and_ends_its_threads() -> None:
+    seq = _SlowBatches(50)
+    batches = prefetch(seq, 2)
+    assert int(next(batches)[0][0]) == 0
+    batches.close()  # what the trainer does when its epoch loop is left by an exception or Ctrl-C
+    assert len(seq.made) <= 4, seq.made  # the batch in hand plus the ones already being made
+    assert seq.threads and not any(thread.is_alive() for thread in seq.threads)

@@ -65,7 +65,8 @@ def test_what_a_run_folder_holds_decides_whether_it_can_be_resumed(tmp_path: Pat
     run.prepare()
     run.write_config(TrainConfig())
     assert run.started_without_epoch and run.read_state() is None  # killed in its first epoch: start over
-    state = TrainState(epoch=3, best_value=0.8, best_epoch=2, wait=1, checkpoint=run.checkpoint(3).name, lr=5e-4)
+    state = TrainState(epoch=3, best_value=0.8, best_epoch=2, wait=1, checkpoint=run.checkpoint(3).name, lr=5e-4,
+                       mixed_precision=False)
     run.write_state(state)
     assert not run.started_without_epoch
     assert run.read_state() == state

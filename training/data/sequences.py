@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Generator
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -136,15 +136,25 @@ class FixedCrops:
         return x, self.split.targets[tracks]
 
 
-def prefetch(seq: TrainCrops | FixedCrops, workers: int) -> Iterator[Batch]:
-    """Batches in order, the next ones prepared in background threads while the model trains."""
+def prefetch(seq: TrainCrops | FixedCrops, workers: int) -> Generator[Batch, None, None]:
+    """Batches in order, the next ones prepared in background threads while the model trains.
+
+    Batch ``i`` is the same whichever thread makes it (see :class:`TrainCrops`), so the number
+    of threads never changes a run.  When the consumer stops early (an exception, Ctrl-C, or
+    ``close()``), batches not yet started are cancelled and the threads end after the one
+    they are making: nothing keeps working for a loop that has gone.  A killed process takes
+    its threads with it.
+    """
     n = len(seq)
     with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="batches") as pool:
         ahead = deque(pool.submit(seq.__getitem__, i) for i in range(min(n, workers + 1)))
         submitted = len(ahead)
-        while ahead:
-            batch = ahead.popleft().result()
-            if submitted < n:
-                ahead.append(pool.submit(seq.__getitem__, submitted))
-                submitted += 1
-            yield batch
+        try:
+            while ahead:
+                batch = ahead.popleft().result()
+                if submitted < n:
+                    ahead.append(pool.submit(seq.__getitem__, submitted))
+                    submitted += 1
+                yield batch
+        finally:
+            pool.shutdown(wait=False, cancel_futures=True)  # the with block then waits for running ones

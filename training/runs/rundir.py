@@ -28,6 +28,7 @@ import json
 import os
 import re
 import shutil
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields
@@ -65,6 +66,8 @@ class TrainState:
     #: file name of the last checkpoint under checkpoints/
     checkpoint: str | None = None
     lr: float | None = None
+    #: whether the run computes in mixed precision (its checkpoints' optimizer depends on it)
+    mixed_precision: bool | None = None
 
     @classmethod
     def from_dict(cls, data: JSONObject) -> TrainState:
@@ -73,8 +76,9 @@ class TrainState:
 
     def to_dict(self) -> JSONObject:
         out = asdict(self)
-        if out["lr"] is None:  # as the trainer always wrote it: no lr before the first epoch
-            del out["lr"]
+        for key in ("lr", "mixed_precision"):  # as the trainer always wrote it: no value before the first epoch
+            if out[key] is None:
+                del out[key]
         return out
 
 
@@ -333,6 +337,21 @@ class RunDir:
         else:
             model.save(tmp)
         os.replace(tmp, path)
+
+    def load_checkpoint(self, model: keras.Model, path: Path) -> None:
+        """Load a checkpoint's weights and optimizer state (moments, step count) into a compiled ``model``.
+
+        ``model`` is built and compiled by the trainer as for a new run, rather than loaded whole
+        with ``keras.models.load_model``: an optimizer rebuilt from its saved config loses what the
+        config does not hold (AdamW's exclusions from weight decay), and a resumed run would then
+        train differently from the uninterrupted one.
+        """
+        model.optimizer.build(model.trainable_variables)
+        try:
+            model.load_weights(path)
+        except (ValueError, zipfile.BadZipFile) as exc:
+            raise UserError(f"{path}: cannot continue from this checkpoint ({exc}); pass --fresh to start "
+                            "the run over") from None
 
     @contextmanager
     def lock(self) -> Iterator[None]:

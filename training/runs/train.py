@@ -8,7 +8,11 @@ final model and summary.
 After every epoch the last checkpoint and ``state.json`` (epoch, early-stopping and
 learning-rate counters) are written atomically, so a crash or Ctrl-C loses at most
 the epoch in progress: rerunning the same command continues from the next epoch
-with the optimizer state, history and counters as they were.
+with the optimizer state, history and counters as they were.  The continued run is the
+uninterrupted one, digit for digit on CPU: the model and optimizer are built and compiled
+as for a new run before the checkpoint's weights and optimizer state are loaded into them
+(:meth:`RunDir.load_checkpoint`), and every random draw of an epoch derives from
+``(seed, epoch)`` alone (:func:`seed_epoch`, :class:`~training.data.sequences.TrainCrops`).
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -114,6 +119,7 @@ def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: Tra
     cb.on_train_begin()
     for epoch in range(state.epoch, config.epochs):
         train_seq.epoch = epoch
+        seed_epoch(model, config.seed, epoch)
         if config.lr_schedule == "cosine":
             optimizer.learning_rate.assign(config.min_lr + 0.5 * (config.learning_rate - config.min_lr) * (
                 1 + math.cos(math.pi * epoch / max(1, config.epochs))))
@@ -124,8 +130,9 @@ def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: Tra
         seen = 0
         bar = tqdm(total=len(train_seq), desc=f"epoch {epoch + 1}/{config.epochs}", unit="batch", leave=False,
                    disable=not progress or None)
-        with bar:
-            for step, batch in enumerate(prefetch(train_seq, config.workers)):
+        # closed at once when the epoch ends early (an exception, Ctrl-C): its threads stop with it
+        with bar, closing(prefetch(train_seq, config.workers)) as batches:
+            for step, batch in enumerate(batches):
                 cb.on_train_batch_begin(step)
                 x, y = batch[0], batch[1]
                 weights = batch[2] if len(batch) > 2 else None
@@ -180,6 +187,29 @@ def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: Tra
         if state.stopped_early or model.stop_training:
             break
     cb.on_train_end()
+
+
+def seed_epoch(model: keras.Model, seed: int, epoch: int) -> None:
+    """Seed every random number generator training draws from by ``(seed, epoch)`` alone.
+
+    The model's own generators (dropout masks, the front end's pitch shifts) and the global
+    ones (Python's ``random``, numpy's, the backend's) start each epoch from a state derived
+    from the run's seed and the epoch number, as the training crops do.  Nothing random is
+    carried from one epoch to the next, so a run resumed after epoch k draws exactly what
+    the uninterrupted run drew: a checkpoint needs no generator state (Keras does not save
+    its generators' states in a checkpoint anyway).
+    """
+    import keras
+
+    keras.utils.set_random_seed(_derived_seed(seed, epoch, 0))
+    generators = [v for v in model.variables if v.name == "seed_generator_state"]
+    for index, variable in enumerate(generators, start=1):
+        variable.assign(np.array([_derived_seed(seed, epoch, index), 0], dtype=variable.dtype))
+
+
+def _derived_seed(seed: int, epoch: int, stream: int) -> int:
+    """A seed below 2**31 (every backend's seed type holds it) for one random stream of one epoch."""
+    return int(np.random.SeedSequence([seed, epoch, stream, 0x5EED]).generate_state(1)[0] >> 1)
 
 
 def _metric_order(name: str) -> tuple[bool, int, str]:
@@ -301,25 +331,32 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
     resumed_from = None
     history = run.read_history()
     try:
-        keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
         checkpoint = run.resume_checkpoint(state) if state is not None else None
+        if state is not None and checkpoint is None:
+            log.warning("%s: checkpoint %s is missing; starting this run over", run, state.checkpoint)
+            state = None
+        if state is not None and state.mixed_precision is not None and state.mixed_precision != mixed:
+            # the checkpoint's optimizer has (or lacks) the loss-scale wrapper: keep the run's precision
+            log.info("%s: continuing in %s as it started", run, "mixed precision" if state.mixed_precision
+                     else "float32")
+            mixed = state.mixed_precision
+        keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+        # The same model and optimizer as a new run, whether new or resumed: AdamW's exclusions from
+        # weight decay are not in its saved config, so a model loaded whole would lose them.
+        keras.utils.set_random_seed(config.seed)
+        model = build_model(config, len(dataset.labels))
+        compile_model(model, config, device)
         if state is None or checkpoint is None:
-            if state is not None:
-                log.warning("%s: checkpoint %s is missing; starting this run over", run, state.checkpoint)
             state = TrainState()
             history = []
-            keras.utils.set_random_seed(config.seed)
-            model = build_model(config, len(dataset.labels))
-            compile_model(model, config, device)
         else:
             resumed_from = state.epoch
             history = [r for r in history if int(r.get("epoch", 0)) <= resumed_from]
-            keras.utils.set_random_seed(config.seed + resumed_from)
-            model = keras.models.load_model(checkpoint)
-            model.jit_compile = jit_setting(device)
+            run.load_checkpoint(model, checkpoint)
             if state.lr is not None and config.lr_schedule != "cosine":
                 model.optimizer.learning_rate.assign(state.lr)
             log.info("resuming %s after epoch %d (best so far: epoch %s)", run, resumed_from, state.best_epoch)
+        state.mixed_precision = mixed
         class_weights = dataset.class_weights() if config.balance == "weights" else None
         train_seq = TrainCrops(cache, dataset.train, config, class_weights=class_weights, epoch=state.epoch)
         val_seq = FixedCrops(cache, dataset.validation, config)

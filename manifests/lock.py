@@ -35,9 +35,9 @@ class FolderInUse(UserError):
     """Another command holds the data folder's lock."""
 
 
-def _holder_text(folder: Path) -> str:
+def _holder_text(holder_file: Path) -> str:
     try:
-        info = json.loads((folder / HOLDER_NAME).read_text(encoding="utf-8"))
+        info = json.loads(holder_file.read_text(encoding="utf-8"))
         since = time.strftime("%H:%M", time.localtime(float(info["since"])))
         return f'"{info["command"]}" (pid {int(info["pid"])}, since {since})'
     except (OSError, ValueError, KeyError, TypeError):
@@ -45,42 +45,52 @@ def _holder_text(folder: Path) -> str:
 
 
 @contextmanager
-def data_folder_lock(folder: Path | str, command: str, *, wait: bool = False) -> Iterator[None]:
-    """Hold ``folder``'s writer lock while the block runs.
+def exclusive(lock_file: Path, *, what: str, command: str, advice: str, wait: bool = False) -> Iterator[None]:
+    """Hold ``lock_file`` while the block runs; who holds it is noted beside it (``<lock_file>.json``).
 
-    Without ``wait`` a held lock is a ``FolderInUse`` error naming the holder; with it the
-    command waits (saying so once) until the holder finishes.
+    Without ``wait`` a held lock is a ``FolderInUse`` error: ``{what} is in use by {holder}; {advice}``.
+    With it the command waits (saying so once) until the holder finishes.
     """
-    folder = Path(folder)
-    created = not folder.exists()
-    folder.mkdir(parents=True, exist_ok=True)
-    lock = FileLock(str(folder / LOCK_NAME), timeout=0)
+    holder_file = lock_file.with_name(lock_file.name + ".json")
+    lock = FileLock(str(lock_file), timeout=0)
     try:
         lock.acquire()
     except Timeout:  # (an OSError too: this clause must come first)
-        holder = _holder_text(folder)
+        holder = _holder_text(holder_file)
         if not wait:
-            raise FolderInUse(f"{folder}/ is in use by {holder}; wait for it or pass --wait") from None
-        log.warning("%s/ is in use by %s; waiting for it to finish", folder, holder)
+            raise FolderInUse(f"{what} is in use by {holder}; {advice}") from None
+        log.warning("%s is in use by %s; waiting for it to finish", what, holder)
         lock.acquire(timeout=-1)
-    except OSError as exc:  # a read-only or full data folder: say so about the path the user gave
-        fault = file_system_fault(exc, folder / LOCK_NAME)
+    except OSError as exc:  # a read-only or full disk: say so about the path the user gave
+        fault = file_system_fault(exc, lock_file)
         if fault is None:
             raise
         raise fault from exc
     try:
         try:  # only a courtesy to a second command: a full disk fails the stage's own write instead
-            atomic_write_text(folder / HOLDER_NAME, json.dumps(
-                {"command": command, "pid": os.getpid(), "since": time.time()}))
+            atomic_write_text(holder_file, json.dumps({"command": command, "pid": os.getpid(), "since": time.time()}))
         except UserError as exc:
             log.debug("could not note the lock's holder: %s", exc)
         yield
     finally:
         try:
-            (folder / HOLDER_NAME).unlink(missing_ok=True)
+            holder_file.unlink(missing_ok=True)
         except OSError:  # a read-only or full disk must not hide the command's own result
             pass
         lock.release()
+
+
+@contextmanager
+def data_folder_lock(folder: Path | str, command: str, *, wait: bool = False) -> Iterator[None]:
+    """Hold ``folder``'s writer lock (``DATA/.lock``) while the block runs."""
+    folder = Path(folder)
+    created = not folder.exists()
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        with exclusive(folder / LOCK_NAME, what=f"{folder}/", command=command,
+                       advice="wait for it or pass --wait", wait=wait):
+            yield
+    finally:
         if created:
             _remove_if_only_the_lock(folder)
 

@@ -90,7 +90,7 @@ def test_history_round_trips_with_numbers_as_numbers(tmp_path: Path) -> None:
 def test_a_run_is_held_by_one_command_at_a_time(tmp_path: Path) -> None:
     run = RunDir.named(Layout.at(tmp_path), "busy")
     with run.lock():
-        with pytest.raises(UserError, match="busy is in use by another command"):
+        with pytest.raises(UserError, match=r"busy is in use by \"python -m training\" \(pid \d+, since \d\d:\d\d\); wait for it to finish or use another --run"):
             with RunDir.named(Layout.at(tmp_path), "busy").lock():
                 pass
         with RunDir.named(Layout.at(tmp_path), "other").lock():  # another run is free

@@ -24,7 +24,7 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     layout = Layout.at(args.data)
     run = RunDir.resolve(args.run, layout)
-    with run.lock():
+    with run.lock("training evaluate"):
         result = evaluate_run(run, layout, split=args.split, baseline=not args.no_baseline, n_crops=args.crops,
                               manifest=args.manifest)
     song = result["song"]
@@ -61,7 +61,7 @@ def _baseline(args: argparse.Namespace) -> int:
 
     layout = Layout.at(args.data)
     run = RunDir.resolve(args.run, layout)
-    with run.lock():
+    with run.lock("training baseline"):
         section = update_baseline(run, layout, split=args.split, manifest=args.manifest)
     song = section["song"]
     key = "accuracy" if "accuracy" in song else "subset_accuracy"
@@ -76,7 +76,7 @@ def _report(args: argparse.Namespace) -> int:
     from ..evaluation.report import write_report
 
     run = RunDir.resolve(args.run, Layout.at(args.data))
-    with run.lock():
+    with run.lock("training report"):
         path = write_report(run)
     print(f"report: {path}")
     return 0

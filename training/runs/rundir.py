@@ -354,29 +354,20 @@ class RunDir:
                             "the run over") from None
 
     @contextmanager
-    def lock(self) -> Iterator[None]:
+    def lock(self, command: str = "python -m training") -> Iterator[None]:
         """Hold the run while a command writes into it; a second command on the same run stops with one line.
 
-        The only place runs are locked: an advisory ``flock`` on :attr:`lock_file`, which the
-        operating system releases when the process ends, however it ends.  Where ``fcntl`` does
-        not exist (Windows) runs are not locked.
+        The only place runs are locked: :func:`manifests.lock.exclusive` (an OS lock the kernel
+        drops when the process ends, however it ends) on :attr:`lock_file`, which sits beside the
+        run folder so ``--fresh`` can delete the folder while it is held.  Two runs of one data
+        folder lock independently, so they may train at the same time.
         """
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows
-            yield
-            return
+        from manifests.lock import exclusive
+
         self.lock_file.parent.mkdir(parents=True, exist_ok=True)
-        with open(self.lock_file, "a+b") as handle:
-            try:
-                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                raise UserError(f"{self.path} is in use by another command (training or evaluating it); "
-                                "wait for it to finish or use another --run") from None
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
+        with exclusive(self.lock_file, what=str(self.path), command=command,
+                       advice="wait for it to finish or use another --run"):
+            yield
 
 
 def read_history(path: Path) -> list[HistoryRow]:

@@ -272,7 +272,7 @@ def train(layout: Layout, config: TrainConfig, *, run_name: str | None = None, m
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     run = RunDir.named(layout, run_name or default_run_name(config))
-    with run.lock():
+    with run.lock("training train"):
         return _train(layout, run, config, manifest=manifest, resume=resume, fresh=fresh,
                       epochs_override=epochs_override, progress=progress, callbacks=callbacks)
 

@@ -1,4 +1,10 @@
-"""RateYourMusic-shaped pages, built in code to the structure the site serves (see the parser docstring)."""
+"""RateYourMusic-shaped pages, built in code to the structure the site serves (see the parser docstring).
+
+Release pages carry what a saved real page carries around the track list: the list twice
+(``ul#tracks`` and the mobile copy ``ul#tracks_mobile``), a "Total length" line, and names
+escaped twice in the source ("Don&amp;#39;t").  The 404, search and sign-in pages are the
+ones a browser saves when an address is wrong or the session ended.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +21,7 @@ def _genre_links(names: list[str], start_id: int = 100) -> str:
 def release_page(artist: str, title: str, primary: list[str], secondary: list[str] | None = None, *,
                  scenes: list[str] | None = None, descriptors: list[str] | None = None,
                  tracks: list[str] | None = None, kind: str = "Album", slug: str | None = None,
-                 canonical: bool = True, scene_href: str = "/scenes/{}/") -> str:
+                 canonical: bool = True, scene_href: str = "/scenes/{}/", escape_twice: bool = False) -> str:
     slug = slug or f"{artist.lower().replace(' ', '-')}/{title.lower().replace(' ', '-')}"
     url = f"{BASE}/release/{kind.lower()}/{slug}/"
     head_link = f'<link rel="canonical" href="{escape(url)}">' if canonical else ""
@@ -32,11 +38,15 @@ def release_page(artist: str, title: str, primary: list[str], secondary: list[st
         desc_row = (f'<tr class="release_descriptors"><th class="info_hdr">Descriptors</th><td colspan="2">'
                     f'<meta content="{escape(", ".join(descriptors))}"><span class="release_pri_descriptors">'
                     f'{escape(", ".join(descriptors))}</span></td></tr>')
-    items = "".join(
-        f'<li class="track"><div class="tracklist_line"><span class="tracklist_num">{i}</span>'
-        f'<span class="tracklist_title"><a class="song" href="/song/x/{i}/">{escape(t)}</a>'
-        f'<span class="tracklist_duration" data-inseconds="200">3:20</span></span></div></li>'
-        for i, t in enumerate(tracks or [], start=1))
+    def item(i: int, t: str) -> str:
+        shown = escape(t).replace("&#x27;", "&amp;#39;") if escape_twice else escape(t)
+        return (f'<li class="track" itemprop="track"><div class="tracklist_line"><span class="tracklist_num">{i}'
+                f'</span><span class="tracklist_title"><a class="song" href="/song/x/{i}/">{shown}</a>'
+                f'<span class="tracklist_duration" data-inseconds="200">3:20</span></span></div></li>')
+
+    total = ('<li class="track" style="text-align:right;"><span class="tracklist_total">Total length: '
+             f'{len(tracks or []) * 3}:20</span></li>') if tracks else ""
+    items = "".join(item(i, t) for i, t in enumerate(tracks or [], start=1)) + total
     return f"""<!DOCTYPE html>
 <html><head><meta charset="utf-8">
 <title>{escape(title)} by {escape(artist)} ({kind}, {escape(genre_title)}): Reviews, Ratings, Credits, Song list - Rate Your Music</title>
@@ -51,7 +61,8 @@ def release_page(artist: str, title: str, primary: list[str], secondary: list[st
 <span class="release_pri_genres">{_genre_links(primary)}</span>{sec}</div></td></tr>
 {scene_row}{desc_row}
 </table>
-<div id="tracks"><ul class="tracks">{items}</ul></div>
+<div class="section_tracklisting"><ul id="tracks" class="tracks tracklist_wide">{items}</ul>
+<ul id="tracks_mobile" class="tracks tracklist_mobile">{items}</ul></div>
 </div></body></html>"""
 
 
@@ -96,3 +107,26 @@ CHALLENGE = ("<!DOCTYPE html><html><head><title>Just a moment...</title></head><
              "<script src='/cdn-cgi/challenge-platform/h/b/orchestrate/chl_page/v1'></script></body></html>")
 IP_BLOCKED = ("<html><head><title>IP blocked</title></head><body><h1>Your IP address has been blocked</h1>"
               "<form id='sec_verify' method='post'><input name='answer'></form></body></html>")
+
+
+def not_found_page(url: str = f"{BASE}/release/album/nobody/nothing/") -> str:
+    """What a browser saves for a wrong or removed address: the site's frame and a short message."""
+    return f"""<!-- saved from url=(0060){url} -->
+<html><head><title>Page not found - Rate Your Music</title></head><body>
+<div id="header"><a class="artist" href="/artist/radiohead">Radiohead</a></div>
+<div class="page_error"><h1>404</h1><p>The page you requested could not be found.</p></div></body></html>"""
+
+
+def release_search_page(query: str, results: list[tuple[str, str, str]]) -> str:
+    """Search results for releases (searchtype=l): artist, title and link of each hit."""
+    rows = "".join(f'<tr class="infobox"><td><a class="artist" href="/artist/x">{escape(artist)}</a> - '
+                   f'<a class="searchpage" href="{escape(href)}">{escape(title)}</a></td></tr>'
+                   for artist, title, href in results)
+    return f"""<html><head><title>RYM Search: {escape(query)}</title>
+<link rel="canonical" href="{BASE}/search?searchterm={escape(query)}&searchtype=l"></head><body>
+<div id="page_search_results"><table>{rows}</table></div></body></html>"""
+
+
+LOGIN = (f"<html><head><title>Sign in - Rate Your Music</title><link rel='canonical' href='{BASE}/account/login'>"
+         "</head><body><form id='login_form' action='/account/login_submit' method='post'>"
+         "<input name='username'><input name='password' type='password'></form></body></html>")

@@ -40,7 +40,10 @@ class RymSource:
         found = found or offline
         if found is None:
             return []
-        return claims_from_page(str(track["track_id"]), found.page, found.level, found.how, found.evidence)
+        claims = claims_from_page(str(track["track_id"]), found.page, found.level, found.how, found.evidence)
+        if claims and self.pages is not None and found is offline:
+            self.pages.record(str(track["track_id"]), found)
+        return claims
 
     def fingerprint(self) -> str:
         parts = [self.pages.fingerprint() if self.pages is not None else "", "live" if self.live else ""]
@@ -52,5 +55,8 @@ class RymSource:
                 "and run again with --rym-pages FOLDER (without --rym-live); or retry live mode much later.")
 
     def close(self) -> None:
+        """End of the run: write the saved-pages report (which page was used, which did nothing and why)."""
+        if self.pages is not None:
+            self.pages.write_report()
         if self.live is not None:
             self.live.session.close()

@@ -20,7 +20,7 @@ from urllib.parse import quote_plus, urlsplit
 import requests
 from rapidfuzz import fuzz
 
-from manifests.ids import normalize_text, normalize_title
+from manifests.ids import name_key
 
 from ...net import Policy, PoliteSession, RobotsDisallowed, StopRun
 from ..base import TrackFailed, first_artist
@@ -84,8 +84,8 @@ class RymLive:
                               url) from None
         if page is None:
             return None
-        wanted = normalize_text(artist)
-        scored = [(fuzz.ratio(normalize_text(name), wanted), link) for name, link in page.results]
+        wanted = name_key(artist)  # the shared normaliser: "The Desert Sessions" finds "Desert Sessions"
+        scored = [(fuzz.ratio(name_key(name), wanted), link) for name, link in page.results]
         scored = [s for s in scored if s[0] >= ARTIST_RATIO]
         return max(scored, key=lambda s: s[0])[1] if scored else None
 
@@ -104,11 +104,11 @@ class RymLive:
             return None
         if artist_page is None:
             return None
-        album_key = normalize_title(str(track.get("album") or ""))
-        title_key = normalize_title(str(track.get("title") or ""))
+        album_key = name_key(str(track.get("album") or ""))
+        title_key = name_key(str(track.get("title") or ""))
         candidates: list[tuple[float, int, str, str]] = []  # score, preference (album first), link, why
         for name, link in artist_page.discography:
-            key = normalize_title(name)
+            key = name_key(name)
             if album_key:
                 candidates.append((fuzz.ratio(key, album_key), 0, link, "album title"))
             if title_key:
@@ -124,7 +124,7 @@ class RymLive:
             except RobotsDisallowed as exc:
                 log.info("%s", exc)
                 continue
-            if release is not None and release.genres:
+            if release is not None and release.kind == "release" and release.genres:
                 return Match(release, "release", f"live search, {what} {score:.0f}% similar",
                              release.url or link)
         if artist_page.genres:

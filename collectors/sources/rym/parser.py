@@ -4,11 +4,22 @@ Three page kinds carry genres:
 
 * release pages: ``tr.release_genres`` rows holding ``.release_pri_genres`` (primary) and
   ``.release_sec_genres`` (secondary) links ``a.genre`` with ``title="[Genre123]"``;
-  descriptors under ``tr.release_descriptors``; the track list under ``#tracks``.
-  The "Scenes" row reuses the very same classes, so rows are told apart by their header;
+  descriptors under ``tr.release_descriptors``; the track list is the release's own
+  ``ul#tracks`` only (``li.track`` > ``.tracklist_line`` > ``.tracklist_title`` with an
+  ``a.song`` or ``.rendered_text``), not the mobile copy (``#tracks_mobile``), not the
+  "Total length" line, not credits.  The "Scenes" row reuses the genre classes, so rows are
+  told apart by their header;
 * artist pages: ``.artist_info_main`` with ``div.info_hdr`` "Genres" followed by ``a.genre`` links,
-  plus the discography (used by live mode to find a release);
+  plus the discography (live mode and saved pages follow it to the release);
 * song pages: ``.page_song_header_info_genre_item_primary a.genre`` (and ``..._secondary``).
+
+Pages a browser saves that are none of these are recognised and named, never read as a
+release: the "page not found" page (``kind="not_found"``), search results (``"search"``),
+the sign-in page (``"login"``), and challenge or ban pages (``blocked``).  A page is a
+release only when it has a release's structure, whatever its URL says.
+
+Text is unescaped once more after parsing: RateYourMusic escapes some names twice
+("Don&amp;#39;t" in the source), which a browser shows as "Don't".
 
 The parser never raises on odd HTML: a page it cannot read is ``kind="unknown"``.
 """
@@ -17,6 +28,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import html as htmllib
 import re
 from dataclasses import dataclass, field
 from urllib.parse import urljoin, urlsplit
@@ -30,6 +42,19 @@ _GENRE_ID = re.compile(r"\[\s*Genre\s*(\d+)\s*\]", re.IGNORECASE)
 _SAVED_FROM = re.compile(r"saved from url=\(\d+\)(\S+)", re.IGNORECASE)
 _TITLE_BY = re.compile(r"^(?P<title>.+?)\s+by\s+(?P<artist>.+?)(?:\s+\((?P<extra>[^()]*)\))?$", re.IGNORECASE)
 _SCENE_HEADERS = ("scene", "scenes", "location", "locations")
+_NOT_FOUND = re.compile(r"\b404\b|not found|page (?:does not|doesn.?t) exist|could not be found|no such page",
+                        re.IGNORECASE)
+_LOGIN = re.compile(r"^\s*(?:sign in|log ?in|login)\b|\b(?:sign in|log ?in) (?:to|-) rate your music", re.IGNORECASE)
+_SEARCH_TITLE = re.compile(r"^\s*(?:rym )?search\b|search results", re.IGNORECASE)
+#: page kinds that carry genres
+CONTENT_KINDS = ("release", "song", "artist")
+#: what each other kind is, in words for the saved-pages report
+NOT_CONTENT = {
+    "not_found": "a 'page not found' page (the address was wrong or the page is gone)",
+    "search": "a search results page (open the release from it, then save that page)",
+    "login": "the sign-in page",
+    "unknown": "not a RateYourMusic release, song or artist page",
+}
 
 
 @dataclass(frozen=True)
@@ -58,6 +83,8 @@ class RymPage:
     results: list[tuple[str, str]] = field(default_factory=list)
     #: set when the page is a challenge or ban page, not content
     blocked: str | None = None
+    #: release pages: the track list had this many entries before clean-up (for the report)
+    raw_tracks: int = 0
 
     @property
     def primary(self) -> list[RymGenre]:
@@ -68,8 +95,13 @@ class RymPage:
         return [g for g in self.genres if not g.primary]
 
 
+def _unescape(text: str) -> str:
+    """Text as a browser shows it: entities escaped twice in the source ("&amp;#39;") decoded."""
+    return " ".join(htmllib.unescape(text).split())
+
+
 def _text(node: Tag | None) -> str:
-    return " ".join(node.get_text(" ", strip=True).split()) if node is not None else ""
+    return _unescape(node.get_text(" ", strip=True)) if node is not None else ""
 
 
 def _own_text(node: Tag | None) -> str:
@@ -77,7 +109,7 @@ def _own_text(node: Tag | None) -> str:
     if node is None:
         return ""
     parts = [str(child) for child in node.children if isinstance(child, str) and not isinstance(child, Comment)]
-    return " ".join(" ".join(parts).split())
+    return _unescape(" ".join(parts))
 
 
 def _has_class(node: Tag, prefix: str) -> bool:
@@ -111,19 +143,38 @@ def _page_url(soup: BeautifulSoup, html: str, fallback: str | None) -> str | Non
     return fallback
 
 
+def _headline(soup: BeautifulSoup) -> str:
+    """The page's <title> and first headings: where "Page not found" and "Sign in" pages say so."""
+    parts = [_text(soup.title) if soup.title else ""]
+    parts += [_text(h) for h in soup.find_all(["h1", "h2"], limit=3)]
+    return " | ".join(p for p in parts if p)
+
+
+def _is_release(soup: BeautifulSoup) -> bool:
+    """A release's own structure: its genres row, or its title block with the release info table."""
+    if soup.select_one("tr.release_genres, .release_pri_genres, .release_sec_genres"):
+        return True
+    return bool(soup.select_one(".album_title") and soup.select_one("table.album_info"))
+
+
 def _kind(soup: BeautifulSoup, url: str | None) -> str:
+    path = urlsplit(url).path if url else ""
+    headline = _headline(soup)
     if soup.select_one(".page_song_header_main_info, .page_song_header_info_genre"):
         return "song"
-    if soup.select_one("tr.release_genres, .release_pri_genres, table.album_info, .album_title"):
+    if _is_release(soup):
         return "release"
     if soup.select_one(".artist_info_main, .artist_name_hdr"):
         return "artist"
-    if soup.select_one("a.searchpage, .page_search_results, #searchresults"):
+    if path.startswith(("/account/login", "/account/signin", "/login")) or _LOGIN.search(headline) or \
+            soup.select_one("form#login_form, form[action*='login'] input[type=password]"):
+        return "login"
+    if path.startswith("/search") or _SEARCH_TITLE.search(headline) or \
+            soup.select_one("a.searchpage, .page_search_results, #searchresults, table.search_results"):
         return "search"
-    path = urlsplit(url).path if url else ""
-    for prefix, kind in (("/song/", "song"), ("/release/", "release"), ("/artist/", "artist"), ("/search", "search")):
-        if path.startswith(prefix):
-            return kind
+    if _NOT_FOUND.search(headline):
+        return "not_found"
+    # the URL alone never makes a release: a saved 404 or half-loaded page keeps its address
     return "unknown"
 
 
@@ -216,19 +267,44 @@ def _descriptors(soup: BeautifulSoup) -> list[str]:
     return [d.strip() for d in text.split(",") if d.strip()]
 
 
-def _track_titles(soup: BeautifulSoup) -> list[str]:
+def _track_list(soup: BeautifulSoup) -> Tag | None:
+    """The release's own track list: ``ul#tracks`` (else the first ``#tracks`` list), never the mobile copy."""
+    for node in soup.select("#tracks"):
+        if node.name in ("ul", "ol"):
+            return node
+        inner = node.find(["ul", "ol"])
+        if isinstance(inner, Tag):
+            return inner
+        return node
+    return soup.select_one("ul.tracks:not(#tracks_mobile), table.tracklist")
+
+
+def _track_title(line: Tag) -> str:
+    title = line.select_one(".tracklist_title")
+    if title is None:
+        return ""
+    song = title.select_one("a.song, .song, [itemprop=name] .rendered_text, .rendered_text, [itemprop=name]")
+    if song is not None:
+        return _text(song)
+    for extra in title.select(".tracklist_duration, .credit, .tracklist_extra, .artist, .featured"):
+        extra.extract()
+    return _text(title).strip(" -")
+
+
+def _track_titles(soup: BeautifulSoup) -> tuple[list[str], int]:
+    """(titles, entries seen): the release's tracks in order; totals, headers and credits left out."""
+    container = _track_list(soup)
+    if container is None:
+        return [], 0
+    lines = container.select("li.track, tr.tracklist_row")
     titles: list[str] = []
-    for node in soup.select("#tracks li.track, #tracks_mobile li.track, ul.tracks li.track, tr.tracklist_row"):
-        title = node.select_one(".tracklist_title .rendered_text, .tracklist_title, .tracklist_track_title, "
-                                ".song")
-        if title is None:
+    for line in lines:
+        if line.find_parent(id="tracks_mobile") is not None or line.select_one(".tracklist_total"):
             continue
-        for extra in title.select(".tracklist_duration, .credit, .tracklist_extra"):
-            extra.extract()
-        text = _text(title)
-        if text and text not in titles:
+        text = _track_title(line)
+        if text:
             titles.append(text)
-    return titles
+    return titles, len(lines)
 
 
 def _parse_release(soup: BeautifulSoup, page: RymPage) -> None:
@@ -245,7 +321,7 @@ def _parse_release(soup: BeautifulSoup, page: RymPage) -> None:
     page.release_type = extra.split(",")[0].strip() or None if extra else None
     page.genres = _release_genres(soup)
     page.descriptors = _descriptors(soup)
-    page.tracks = _track_titles(soup)
+    page.tracks, page.raw_tracks = _track_titles(soup)
 
 
 def _parse_artist(soup: BeautifulSoup, page: RymPage) -> None:

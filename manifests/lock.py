@@ -23,7 +23,7 @@ from pathlib import Path
 from filelock import FileLock, Timeout
 
 from .errors import UserError, file_system_fault
-from .io import atomic_write_text
+from .io import atomic_write_text, remove_stale_temp_files
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,7 @@ def exclusive(lock_file: Path, *, what: str, command: str, advice: str, wait: bo
             raise
         raise fault from exc
     try:
+        remove_stale_temp_files(holder_file)  # a holder killed while noting itself
         try:  # only a courtesy to a second command: a full disk fails the stage's own write instead
             atomic_write_text(holder_file, json.dumps({"command": command, "pid": os.getpid(), "since": time.time()}))
         except UserError as exc:
@@ -89,10 +90,33 @@ def data_folder_lock(folder: Path | str, command: str, *, wait: bool = False) ->
     try:
         with exclusive(folder / LOCK_NAME, what=f"{folder}/", command=command,
                        advice="wait for it or pass --wait", wait=wait):
+            sweep_stale_temp_files(folder)
             yield
     finally:
         if created:
             _remove_if_only_the_lock(folder)
+
+
+#: Where only data-folder writers write (training writes runs/ and cache/ under its own locks).
+SWEPT = ("manifests", "reports")
+
+
+def sweep_stale_temp_files(folder: Path) -> list[Path]:
+    """Delete temporary files that killed writers left in the folder's tables and reports.
+
+    Only the holder of the folder's lock may do this: no other writer can be mid-write there.
+    """
+    stale = sorted(folder.glob(".*.tmp-*"))
+    for name in SWEPT:
+        if (folder / name).is_dir():
+            stale += sorted((folder / name).rglob(".*.tmp-*"))
+    for path in stale:
+        try:
+            path.unlink()
+        except OSError:
+            continue
+        log.info("removed %s, left by a writer that was stopped", path)
+    return stale
 
 
 def _remove_if_only_the_lock(folder: Path) -> None:

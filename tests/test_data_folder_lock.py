@@ -92,3 +92,18 @@ def test_two_folders_do_not_block_each_other(folder: Path) -> None:
     assert "is in use" not in proc.stderr  # it fails for its own reason: that folder has no tables
     assert "other/manifests/tracks.csv not found" in proc.stderr
     assert not (folder / "other").exists()  # no folder made just for the lock of a failed command
+
+
+def test_temp_files_of_killed_writers_are_swept_by_the_next_writer(folder: Path) -> None:
+    data = folder / "d"
+    leftovers = [data / "..lock.json.tmp-abc123", data / "manifests" / ".labels.csv.tmp-x1y2",
+                 data / "reports" / "audit" / ".report.md.tmp-zz"]
+    for path in leftovers:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half", encoding="utf-8")
+    training_tmp = data / "runs" / "demo" / ".model.keras.tmp-q"  # a training may be writing it right now
+    training_tmp.parent.mkdir(parents=True)
+    training_tmp.write_text("half", encoding="utf-8")
+    assert _run(folder, "labeling", "resolve", "--data", "d", "-q").returncode == 0
+    assert not any(p.exists() for p in leftovers)
+    assert training_tmp.exists()

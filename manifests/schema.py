@@ -32,7 +32,7 @@ TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
 GENRE_PATTERN = r"[a-z0-9&]+(?:[ -][a-z0-9&]+)*"
 
 SPLITS = ("train", "validation", "test")
-CLAIM_SOURCES = ("playlist", "musicbrainz", "rym", "lastfm", "synthetic", "manual")
+CLAIM_SOURCES = ("playlist", "musicbrainz", "rym", "lastfm", "synthetic", "manual", "folder", "tags", "csv", "fma")
 
 
 @dataclass(frozen=True)
@@ -107,7 +107,7 @@ TRACK_ID = _c("track_id", "str", "Our stable track identifier (lower-case, path-
               required=True, pattern=TRACK_ID_PATTERN)
 
 TRACKS = Table(
-    name="tracks", version=1, command="make collect (or make demo for the synthetic corpus)", owner="collectors (spotify, export import, synthetic corpus)",
+    name="tracks", version=1, command="make collect (or make demo for the synthetic corpus)", owner="collectors (spotify, export import, synthetic corpus, audio import)",
     doc="One row per recording. The same recording found in several playlists, or under several "
         "Spotify IDs with one ISRC, is one row.",
     key=("track_id",),
@@ -123,7 +123,7 @@ TRACKS = Table(
         _c("spotify_uri", "str", "Spotify URI, spotify:track:<id>."),
         _c("playlists", "list", "Playlist IDs (or export file names) the track was found in, first seen first."),
         _c("origin", "str", "Where the row came from.", required=True,
-           allowed=("spotify", "exportify", "csv", "synthetic")),
+           allowed=("spotify", "exportify", "csv", "synthetic", "local")),
     ),
 )
 
@@ -190,8 +190,8 @@ LABELS = Table(
 )
 
 DOWNLOADS = Table(
-    name="downloads", version=1, command="make download", owner="collectors (youtube match, download, convert)",
-    doc="One row per track: the YouTube match, the converted audio file and its checks.",
+    name="downloads", version=1, command="make download", owner="collectors (youtube match, download, convert; audio import)",
+    doc="One row per track: the YouTube match (or the imported file), the converted audio file and its checks.",
     key=("track_id",),
     columns=(
         TRACK_ID,
@@ -215,6 +215,10 @@ DOWNLOADS = Table(
         _c("sha256", "str", "SHA-256 of the converted file.", pattern=SHA256_PATTERN),
         _c("attempts", "int", "Download attempts so far.", minimum=0),
         _c("updated_at", "str", "UTC time of the last attempt.", pattern=TIMESTAMP_PATTERN),
+        _c("source_path", "str", "The original file an import converted, as found on the machine that imported "
+           "it (outside the data folder; empty for downloads)."),
+        _c("source_sha256", "str", "SHA-256 of that original file (the track ID is derived from it).",
+           pattern=SHA256_PATTERN),
     ),
 )
 

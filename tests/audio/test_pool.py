@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from collectors.audio.pool import conversion_pool, should_pin, usable_cpus
+from collectors.audio.pool import conversion_pool, end_with_owner, should_pin, usable_cpus
 from manifests.config import usable_cores
 from tests.fixtures.processes import kill_leader_and_wait, session_processes
 
@@ -105,15 +105,31 @@ def test_workers_end_quietly_when_the_process_owning_the_pool_is_killed(tmp_path
         assert noise not in stderr, stderr
 
 
+def _worker_start_up(owner: int, ready: Any) -> None:
+    """What every pool worker runs first (``end_with_owner``), then waits as an idle worker does."""
+    end_with_owner(owner)
+    ready.set()
+    time.sleep(60)
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
 def test_a_worker_stopped_by_sigint_or_sigterm_ends_at_once(signum: int) -> None:
     """Ctrl-C reaches every process of the terminal's group: the owner reports it, its workers just end.
 
-    (That they say nothing is checked where their stderr can be read: the corpus and download kill tests.)
+    The worker start-up runs in a plain process here: through a pool, the executor's own thread
+    and the test would race to read the one exit code the forkserver reports. (That workers say
+    nothing is checked where their stderr can be read: the corpus and download kill tests.)
     """
-    with conversion_pool(1) as pool:
-        pool.submit(time.sleep, 0).result()
-        (process,) = pool._processes.values()
+    context = multiprocessing.get_context("fork")
+    ready = context.Event()
+    process = context.Process(target=_worker_start_up, args=(os.getpid(), ready))
+    process.start()
+    try:
+        assert ready.wait(timeout=30)
         os.kill(process.pid, signum)
         process.join(timeout=10)
         assert process.exitcode == 128 + signum  # our handler's code: no KeyboardInterrupt in the worker
+    finally:
+        if process.is_alive():
+            process.kill()
+            process.join()

@@ -20,6 +20,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--fresh", action="store_true",
                    help="split every track anew; by default an existing splits.csv with the same seed is "
                         "continued: its tracks stay in their split and only new tracks are balanced")
+    p.add_argument("--no-artists", choices=("track", "album", "exclude"), default="track",
+                   help="tracks without a known artist (GTZAN, untagged files) cannot be kept artist-disjoint: "
+                        "place them one by one (track, default), keep each album together (album), or leave them "
+                        "out (exclude); the first two warn that test accuracy may be optimistic")
     p.set_defaults(func=_run)
 
 
@@ -31,7 +35,7 @@ def _run(args: argparse.Namespace) -> int:
     layout = Layout.at(args.data)
     ratios = parse_ratios(args.ratios)
     seed = DEFAULT_SEED if args.seed is None else args.seed
-    result = run_split(layout, ratios=ratios, seed=seed, fresh=args.fresh)
+    result = run_split(layout, ratios=ratios, seed=seed, fresh=args.fresh, no_artists=args.no_artists)
     if not args.quiet:
         print(result.table_text())
         print()

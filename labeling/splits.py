@@ -13,6 +13,14 @@ components of the graph in which two tracks are linked when they share
 and whole groups are then assigned to splits.  A featuring credit therefore pulls
 both artists' catalogues into one group.
 
+Unknown artists: a credit that names nobody (``[unknown]``, which ``import-audio`` writes for
+files without an artist, "Unknown Artist", "Various Artists") links nothing, or every untagged
+file would be one giant group.  Tracks with no known artist cannot be kept artist-disjoint, so
+``no_artists`` says what to do with them: split them one by one (``track``, the default), keep
+each album together (``album``), or leave them out (``exclude``); the first two come with a
+warning that test accuracy may be optimistic (GTZAN, which has no artist metadata, holds up to
+35 excerpts of one artist in a genre).
+
 Why this assignment: it is iterative stratification (Sechidis et al., 2011)
 adapted to weighted, grouped, multi-label data.  Groups are visited big ones
 first (they are hardest to place), then by their rarest genre (rare genres are
@@ -56,6 +64,13 @@ GIANT_MIN_TRACKS = 5
 BIG_FRACTION = 0.25
 #: name of the pseudo-genre that stands for "all tracks" in the balance table
 ALL_TRACKS = "(all tracks)"
+#: what ``import-audio`` credits when nobody knows the artist (MusicBrainz's special-purpose artist)
+UNKNOWN_ARTIST = "[unknown]"
+#: artist credits (normalised) that name nobody: they never link tracks
+UNKNOWN_ARTISTS = frozenset({"unknown", "unknown artist", "artist unknown", "no artist", "various artists"})
+#: what happens to tracks without a known artist: split one by one, by album, or left out
+NO_ARTIST_POLICIES = ("track", "album", "exclude")
+DEFAULT_NO_ARTISTS = "track"
 
 
 # ---------------------------------------------------------------- parameters
@@ -86,6 +101,16 @@ def parse_ratios(text: str | Sequence[float]) -> dict[str, float]:
 def artist_key(name: str) -> str:
     """The form two credits must share to be the same artist (punctuation-only names kept as typed)."""
     return normalize_text(name) or name.strip().casefold()
+
+
+def is_unknown_artist(name: str) -> bool:
+    """Whether a credit names nobody (``[unknown]``, "Unknown Artist", "Various Artists")."""
+    return artist_key(name) in UNKNOWN_ARTISTS
+
+
+def known_artists(track: Mapping[str, Any]) -> list[str]:
+    """The track's credits that name somebody."""
+    return [a for a in track.get("artists") or [] if artist_key(a) and not is_unknown_artist(a)]
 
 
 # ---------------------------------------------------------------- grouping
@@ -124,19 +149,27 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
-def link_keys(track: Mapping[str, Any]) -> list[str]:
-    """Every key that links a track to others: its artists, ISRC, artist+title key and audio hash."""
-    keys = [f"artist:{artist_key(a)}" for a in track.get("artists") or [] if artist_key(a)]
+def link_keys(track: Mapping[str, Any], no_artists: str = DEFAULT_NO_ARTISTS) -> list[str]:
+    """Every key that links a track to others: its artists, ISRC, artist+title key and audio hash.
+
+    Credits that name nobody link nothing; a track with no known artist is linked by its album
+    (name and release date) when ``no_artists`` is ``album``.
+    """
+    artists = known_artists(track)
+    keys = [f"artist:{artist_key(a)}" for a in artists]
     if track.get("isrc"):
         keys.append(f"isrc:{track['isrc'].upper()}")
-    if track.get("title") and track.get("artists"):
-        keys.append(f"recording:{artist_title_key(list(track['artists']), track['title'])}")
+    if track.get("title") and artists:
+        keys.append(f"recording:{artist_title_key(artists, track['title'])}")
+    if not artists and no_artists == "album" and track.get("album"):
+        album = normalize_text(track["album"]) or track["album"]
+        keys.append(f"album:{album}|{track.get('release_date') or ''}")
     if track.get("sha256"):  # byte-identical audio under two IDs is one recording, whatever the tags say
         keys.append(f"audio:{track['sha256']}")
     return keys
 
 
-def build_groups(tracks: Sequence[Mapping[str, Any]]) -> list[Group]:
+def build_groups(tracks: Sequence[Mapping[str, Any]], no_artists: str = DEFAULT_NO_ARTISTS) -> list[Group]:
     """Connected components of tracks sharing an artist or a recording, in a stable order.
 
     Each track needs ``track_id``, ``artists``, ``title``, optionally ``isrc`` and
@@ -147,7 +180,7 @@ def build_groups(tracks: Sequence[Mapping[str, Any]]) -> list[Group]:
     uf = _UnionFind(len(ordered))
     first_with: dict[str, int] = {}
     for index, track in enumerate(ordered):
-        for key in link_keys(track):
+        for key in link_keys(track, no_artists):
             if key in first_with:
                 uf.union(first_with[key], index)
             else:
@@ -160,7 +193,7 @@ def build_groups(tracks: Sequence[Mapping[str, Any]]) -> list[Group]:
         artists: Counter[str] = Counter()
         genres: dict[str, float] = defaultdict(float)
         for i in indices:
-            artists.update({artist_key(a) for a in ordered[i].get("artists") or [] if artist_key(a)})
+            artists.update({artist_key(a) for a in known_artists(ordered[i])})
             for genre, weight in (ordered[i].get("genres") or {}).items():
                 genres[genre] += float(weight)
         ids = [ordered[i]["track_id"] for i in indices]
@@ -406,13 +439,16 @@ def _md(text: str) -> str:
 
 def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[str, Any]], *, ratios: Mapping[str, float],
                 seed: int, dropped: Iterable[str] = (), audio_hashes: Mapping[str, str] | None = None,
-                previous: Mapping[str, str] | None = None) -> SplitResult:
+                previous: Mapping[str, str] | None = None, no_artists: str = DEFAULT_NO_ARTISTS) -> SplitResult:
     """Pure core of the step: which tracks are split, their groups, the assignment and its balance.
 
     ``audio_hashes`` (track_id -> sha256 of downloaded audio) links tracks whose audio is identical.
     ``previous`` (track_id -> split of an earlier run) keeps those tracks where they were
-    (:func:`keep_previous`); only new tracks are balanced.
+    (:func:`keep_previous`); only new tracks are balanced. ``no_artists`` (one of
+    :data:`NO_ARTIST_POLICIES`) says what happens to tracks without a known artist.
     """
+    if no_artists not in NO_ARTIST_POLICIES:
+        raise UserError(f"--no-artists {no_artists!r}: choose one of {', '.join(NO_ARTIST_POLICIES)}")
     ratios = dict(ratios)
     hashes = audio_hashes or {}
     dropped_ids = set(dropped)
@@ -421,6 +457,7 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
     warnings: list[str] = []
     usable: list[Row] = []
     labelled: set[str] = set()
+    anonymous = 0
     for label in labels:
         tid = label["track_id"]
         labelled.add(tid)
@@ -434,8 +471,15 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
         if track is None:
             skipped["missing from the tracks table"] += 1
             continue
-        usable.append({"track_id": tid, "artists": track.get("artists") or [], "title": track.get("title"),
-                       "isrc": track.get("isrc"), "genres": label.get("genres") or {}, "sha256": hashes.get(tid)})
+        entry = {"track_id": tid, "artists": track.get("artists") or [], "title": track.get("title"),
+                 "isrc": track.get("isrc"), "album": track.get("album"), "release_date": track.get("release_date"),
+                 "genres": label.get("genres") or {}, "sha256": hashes.get(tid)}
+        if not known_artists(entry):
+            anonymous += 1
+            if no_artists == "exclude":
+                skipped["without a known artist (--no-artists exclude)"] += 1
+                continue
+        usable.append(entry)
     if skipped.get("missing from the tracks table"):
         warnings.append(f"{skipped['missing from the tracks table']} labelled tracks have no row in the tracks "
                         "table (their artists are unknown, so they cannot be split safely); rerun collect")
@@ -444,7 +488,16 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
         skipped["without a labels row"] += unlabelled
         warnings.append(f"{unlabelled} tracks have no labels row yet; run the labels step to include them")
 
-    groups = build_groups(usable)
+    if anonymous:
+        how = {"track": "placed one by one", "album": "kept together by album (one by one without an album)",
+               "exclude": "left out of the splits"}[no_artists]
+        warnings.append(
+            f"{anonymous} tracks have no known artist (credited {UNKNOWN_ARTIST!r}, 'Unknown Artist' or none; GTZAN "
+            f"has no artists): they were {how} (--no-artists {no_artists})"
+            + ("" if no_artists == "exclude" else
+               ", so one artist's songs can sit in train and test and test accuracy may be optimistic")
+            + "; give them artists (tags, import-audio --csv) for an artist-disjoint split")
+    groups = build_groups(usable, no_artists)
     previous = previous or {}
     assignment = assign_groups(groups, ratios, seed, keep_previous(groups, previous, ratios))
     split_of = {tid: assignment[g.name] for g in groups for tid in g.track_ids}
@@ -486,7 +539,8 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
 
 
 def run_split(layout: Layout, *, ratios: Mapping[str, float] | None = None, seed: int = DEFAULT_SEED,
-              report_path: Path | None = None, fresh: bool = False) -> SplitResult:
+              report_path: Path | None = None, fresh: bool = False,
+              no_artists: str = DEFAULT_NO_ARTISTS) -> SplitResult:
     """Read tracks, labels, downloads (audio hashes, optional) and overrides; write the splits table and
     the Markdown report atomically.
 
@@ -503,7 +557,7 @@ def run_split(layout: Layout, *, ratios: Mapping[str, float] | None = None, seed
     dropped = {tid for tid in overrides.by_track if overrides.is_dropped(tid)}
     previous = {} if fresh else previous_splits(layout, seed)
     result = make_splits(tracks, labels, ratios=ratios or DEFAULT_RATIOS, seed=seed, dropped=dropped,
-                         audio_hashes=hashes, previous=previous)
+                         audio_hashes=hashes, previous=previous, no_artists=no_artists)
     if not result.rows:
         raise UserError(f"{labels_path}: no track can be split (status ok or ambiguous, not dropped, "
                         f"with a tracks row); skipped: {dict(result.skipped) or 'none'}")

@@ -13,11 +13,12 @@ COMMAND_MODULES: tuple[str, ...] = (
     "collectors.sources.cmd",
     "collectors.audio.cmd",
     "collectors.synthetic.cmd",
+    "collectors.local.cmd",
 )
 
 
 #: Commands that write into the data folder: one at a time per folder (spotify-login and doctor do not).
-WRITES_DATA: tuple[str, ...] = ("collect", "import-export", "labels", "download", "corpus")
+WRITES_DATA: tuple[str, ...] = ("collect", "import-export", "labels", "download", "corpus", "import-audio")
 
 
 def parser() -> argparse.ArgumentParser:

@@ -21,9 +21,11 @@ COOKIES ?=
 TRAIN_ARGS ?=
 RUN ?=
 FILES ?=
+AUDIO ?=
+IMPORT_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint validate collect spotify-login labels download doctor split manifest \
+.PHONY: help venv test lint validate collect import spotify-login labels download doctor split manifest \
 	audit train report predict demo bench bench-spotify bench-audio bench-train bench-match chaos clean-demo
 
 help: ## List the targets (this text)
@@ -62,6 +64,11 @@ validate: $(STAMP) ## Validate every manifest in DATA against its schema
 collect: $(STAMP) ## 1. Tracks from Spotify playlists: PLAYLISTS=playlists.csv or PLAYLISTS="rock=ID jazz=ID"
 	@test -n "$$PLAYLISTS" || { echo 'error: set PLAYLISTS=playlists.csv (columns genre,playlist) or PLAYLISTS="rock=ID jazz=ID"' >&2; exit 2; }
 	$(PY) -m collectors collect --playlists "$$PLAYLISTS" --data $(DATA)
+	$(PY) -m labeling resolve --data $(DATA)
+
+import: $(STAMP) ## 1b. Audio you already have: AUDIO="folder ..." (IMPORT_ARGS="--layout genre", "--gtzan", ...), then labels
+	@test -n "$(AUDIO)" || { echo 'error: set AUDIO="folder ..." (e.g. AUDIO=~/Music, or AUDIO=gtzan/genres IMPORT_ARGS=--drop-gtzan-faults)' >&2; exit 2; }
+	$(PY) -m collectors import-audio $(AUDIO) --data $(DATA) $(IMPORT_ARGS)
 	$(PY) -m labeling resolve --data $(DATA)
 
 spotify-login: $(STAMP) ## Sign in to Spotify once (browser; token kept privately with mode 0600)

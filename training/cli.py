@@ -14,6 +14,7 @@ TRAIN_EXTRA_MODULES = frozenset({"tensorflow", "keras", "librosa", "sklearn", "n
 
 #: Modules that add a sub-command; each exposes ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "training.commands.embed",
     "training.commands.evaluate",
     "training.commands.pretrained",
     "training.commands.train",

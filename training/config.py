@@ -22,6 +22,12 @@ MIXED_PRECISION = ("auto", "on", "off")
 MONITORS = ("val_loss", "val_accuracy", "val_song_accuracy")
 #: the model registry's names (training/models.py builds them; kept here so --help needs no Keras)
 MODEL_NAMES = ("baseline3", "cnn_bn", "shortchunk")
+#: not a CNN: a linear classifier on a pretrained model's embeddings (training/runs/probe.py)
+PROBE = "probe"
+#: every value of ``--model``
+ALL_MODELS = (*MODEL_NAMES, PROBE)
+#: how a track's patch embeddings become one vector: their mean, maximum, or mean and standard deviation side by side
+POOLINGS = ("mean", "max", "meanstd")
 
 
 class ConfigError(ValueError):
@@ -106,6 +112,41 @@ class AugmentConfig:
 
 
 @dataclass
+class ProbeConfig:
+    """The linear probe (``--model probe``): which pretrained embedding it reads and how it is fitted.
+
+    The defaults are the literature's recipe for musicnn (Pons & Serra 2019; the MARBLE and
+    HEAR probes): the MSD model's ``penultimate`` layer averaged over half-overlapping 3-s
+    patches, standardised, then an L2 logistic regression whose C is chosen by cross-validation
+    on the train split alone (the test split never chooses anything).
+    """
+
+    pretrained: str = "musicnn-MSD"
+    layer: str = "penultimate"
+    pooling: str = "mean"
+    #: share of a patch the next one overlaps (0: the original's back-to-back patches, 0.5: half)
+    overlap: float = 0.5
+    #: at most this many evenly spaced patches per track (None: every patch); bounds the cost of long tracks
+    max_patches: int | None = None
+    #: inner cross-validation folds on the train split (fewer when a genre has fewer train tracks)
+    cv_folds: int = 5
+    #: the inverse regularisation strengths tried
+    c_grid: tuple[float, ...] = (1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0, 3.0, 10.0)
+
+    def validate(self) -> None:
+        if self.pooling not in POOLINGS:
+            raise ConfigError(f"pooling {self.pooling!r}: choose one of {', '.join(POOLINGS)}")
+        if not 0 <= self.overlap <= 0.9:
+            raise ConfigError(f"overlap {self.overlap}: must be between 0 and 0.9 (a share of a patch)")
+        if self.max_patches is not None and self.max_patches < 1:
+            raise ConfigError(f"max_patches {self.max_patches}: must be at least 1 (or unset for every patch)")
+        if self.cv_folds < 2:
+            raise ConfigError(f"cv_folds {self.cv_folds}: must be at least 2")
+        if not self.c_grid or any(not c > 0 for c in self.c_grid):
+            raise ConfigError(f"c_grid {list(self.c_grid)}: needs at least one value, all > 0")
+
+
+@dataclass
 class TrainConfig:
     """A whole training run. ``python -m training train --help`` maps its options onto these fields."""
 
@@ -143,11 +184,13 @@ class TrainConfig:
     workers: int = 1
     features: FeatureConfig = field(default_factory=FeatureConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
+    #: only a probe run uses (and saves) these
+    probe: ProbeConfig = field(default_factory=ProbeConfig)
 
     def validate(self) -> None:
         """Raise ``ConfigError`` for the first setting the trainer cannot honour."""
-        if self.model not in MODEL_NAMES:
-            raise ConfigError(f"model {self.model!r}: unknown; choose one of {', '.join(MODEL_NAMES)}")
+        if self.model not in ALL_MODELS:
+            raise ConfigError(f"model {self.model!r}: unknown; choose one of {', '.join(ALL_MODELS)}")
         checks = (("task", TASKS), ("balance", BALANCE), ("lr_schedule", LR_SCHEDULES),
                   ("mixed_precision", MIXED_PRECISION), ("monitor", MONITORS))
         for name, allowed in checks:
@@ -169,6 +212,8 @@ class TrainConfig:
                 raise ConfigError(f"{name} {getattr(self, name)}: must be in (0, 1]")
         self.features.validate()
         self.augment.validate()
+        if self.model == PROBE:
+            self.probe.validate()
 
     # ------------------------------------------------------------ (de)serialisation
 
@@ -176,6 +221,10 @@ class TrainConfig:
         out = dataclasses.asdict(self)
         out["augment"]["noise_snr_db"] = list(self.augment.noise_snr_db)
         out["features"]["crop_samples"] = self.features.crop_samples  # derived, for readers
+        if self.model == PROBE:
+            out["probe"]["c_grid"] = list(self.probe.c_grid)
+        else:  # a CNN's config.json stays as it always was
+            del out["probe"]
         return out
 
     @classmethod
@@ -187,9 +236,12 @@ class TrainConfig:
         aug = dict(data.pop("augment", {}) or {})
         if "noise_snr_db" in aug:
             aug["noise_snr_db"] = tuple(float(v) for v in aug["noise_snr_db"])
+        probe = dict(data.pop("probe", {}) or {})
+        if "c_grid" in probe:
+            probe["c_grid"] = tuple(float(v) for v in probe["c_grid"])
         try:
             return cls(features=_build(FeatureConfig, feats), augment=_build(AugmentConfig, aug),
-                       **_known(cls, data))
+                       probe=_build(ProbeConfig, probe), **_known(cls, data))
         except TypeError as exc:
             raise ConfigError(f"config does not fit this toolkit: {exc}") from None
 
@@ -247,7 +299,7 @@ def preset(name: str) -> TrainConfig:
     return TrainConfig.from_dict(data)
 
 
-_Part = TypeVar("_Part", FeatureConfig, AugmentConfig)
+_Part = TypeVar("_Part", FeatureConfig, AugmentConfig, ProbeConfig)
 
 
 def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:

@@ -30,8 +30,9 @@ def _evaluate(args: argparse.Namespace) -> int:
     song = result["song"]
     key = "accuracy" if result["task"] == "single" else "subset_accuracy"
     line = (f"{result['split']} split, {result['n_tracks']} tracks: song-level {key} {song[key]:.3f}, "
-            f"macro-F1 {song['macro_f1'] if song['macro_f1'] is not None else float('nan'):.3f}, "
-            f"crop-level {key} {result['crop'][key]:.3f}")
+            f"macro-F1 {song['macro_f1'] if song['macro_f1'] is not None else float('nan'):.3f}")
+    if result.get("crop"):  # a probe has one embedding per track: no crop level
+        line += f", crop-level {key} {result['crop'][key]:.3f}"
     base = (result.get("baseline") or {}).get("song")
     if base:
         line += f"; MFCC baseline {key} {base[key]:.3f}"
@@ -52,8 +53,9 @@ def _check_expectations(result: JSONObject, accuracy: float | None, margin: floa
         if row is None or row["difference_points"] is None:
             raise UserError(f"{result['run']}: --expect-margin needs the baseline (drop --no-baseline)")
         if row["difference_points"] < margin:
-            raise UserError(f"{result['run']}: the CNN beats the MFCC baseline by {row['difference_points']:+.1f} "
-                            f"points of {key}, expected at least {margin:+g}")
+            model = "probe" if result.get("model") == "probe" else "CNN"
+            raise UserError(f"{result['run']}: the {model} beats the MFCC baseline by "
+                            f"{row['difference_points']:+.1f} points of {key}, expected at least {margin:+g}")
 
 
 def _baseline(args: argparse.Namespace) -> int:
@@ -104,13 +106,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_run_argument(p)
     p.add_argument("--split", default="test", choices=("test", "validation"), help="split to score (default: test)")
     p.add_argument("--crops", type=number(int, 1), default=None, metavar="N",
-                   help="crops per song (default: the model's own setting, evenly spaced over the track)")
+                   help="crops per song (default: the model's own setting, evenly spaced over the track; "
+                        "CNN runs only)")
     p.add_argument("--no-baseline", action="store_true", help="skip the MFCC baseline")
     add_manifest_option(p)
     p.add_argument("--expect-accuracy", type=float, default=None, metavar="A",
                    help="exit with an error (after writing everything) when song-level accuracy is below A")
     p.add_argument("--expect-margin", type=float, default=None, metavar="POINTS",
-                   help="exit with an error when the CNN beats the baseline by fewer accuracy points")
+                   help="exit with an error when the model beats the baseline by fewer accuracy points")
     add_common_arguments(p)
     p.set_defaults(func=_evaluate)
 

@@ -14,16 +14,19 @@ from manifests.cliutil import add_common_arguments, add_deprecated_alias
 from manifests.errors import UserError
 
 from ..config import (
+    ALL_MODELS,
     BALANCE,
     LR_SCHEDULES,
     MIXED_PRECISION,
-    MODEL_NAMES,
+    POOLINGS,
     PRESETS,
+    PROBE,
     TASKS,
     ConfigError,
     TrainConfig,
     preset,
 )
+from ..models.pretrained.registry import pretrained_names
 from .options import add_manifest_option
 
 log = logging.getLogger(__name__)
@@ -39,16 +42,19 @@ FIELDS = {
     "crop_seconds": "features.crop_seconds", "n_mels": "features.n_mels", "n_fft": "features.n_fft",
     "hop_length": "features.hop_length", "pitch_semitones": "augment.pitch_semitones",
     "time_stretch": "augment.time_stretch", "mixup": "augment.mixup_alpha",
+    "pretrained": "probe.pretrained", "layer": "probe.layer", "pooling": "probe.pooling",
+    "overlap": "probe.overlap", "max_patches": "probe.max_patches",
 }
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = subparsers.add_parser(
-        "train", help="train (or continue) a CNN genre classifier on the training manifest",
+        "train", help="train (or continue) a CNN genre classifier, or a linear probe, on the training manifest",
         description="Train a CNN on the training manifest (manifests/training.csv). The run folder "
                     "<data>/runs/<name>/ gets config.json, labels.json, model.keras, history.csv, "
                     "checkpoints/ and tensorboard/. Rerunning the same command continues an "
-                    "interrupted run. Prints the run folder at the end.")
+                    "interrupted run. --model probe fits a logistic regression on cached pretrained "
+                    "embeddings instead (probe.npz, probe.json). Prints the run folder at the end.")
     add_common_arguments(p)
     add_manifest_option(p)
     p.add_argument("--run", metavar="NAME", help="run folder name under <data>/runs (default: MODEL-TASK)")
@@ -58,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        "options below override it")
     start.add_argument("--config", type=Path, metavar="JSON",
                        help="start from this config.json (e.g. another run's); options below override it")
-    p.add_argument("--model", choices=MODEL_NAMES, help="architecture (default: cnn_bn)")
+    p.add_argument("--model", choices=ALL_MODELS, help="architecture (default: cnn_bn); probe: a linear "
+                   "classifier on a pretrained model's embeddings (options below)")
     p.add_argument("--task", choices=TASKS, help="single: softmax on top_genre; multi: sigmoid on genres "
                                                  "(default: single)")
     p.add_argument("--width", type=int, metavar="N", help="base number of filters (model size)")
@@ -96,6 +103,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--mixed-precision", choices=MIXED_PRECISION,
                    help="float16 compute: auto = on GPU only (default)")
     p.add_argument("--workers", type=int, metavar="N", help="threads preparing batches (default: 1)")
+    probe = p.add_argument_group("linear probe (--model probe)")
+    probe.add_argument("--pretrained", choices=pretrained_names(),
+                       help="pretrained model whose embeddings the probe reads (default: musicnn-MSD)")
+    probe.add_argument("--layer", metavar="NAME", help="its embedding layer (default: penultimate)")
+    probe.add_argument("--pooling", choices=POOLINGS,
+                       help="from patch embeddings to one per track (default: mean)")
+    probe.add_argument("--overlap", type=float, metavar="F",
+                       help="share of a patch the next one overlaps (default: 0.5)")
+    probe.add_argument("--max-patches", type=int, metavar="N",
+                       help="at most N evenly spaced patches per track (default: all)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run named by --run with its saved settings (only --epochs may change)")
     p.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
@@ -138,11 +155,22 @@ def handle(args: argparse.Namespace) -> int:
     if args.resume and args.fresh:
         raise UserError("--resume and --fresh contradict each other; pick one")
     config = config_from_args(args)
+    probe_options = [f"--{dest.replace('_', '-')}" for dest, name in FIELDS.items()
+                     if name.startswith("probe.") and getattr(args, dest, None) is not None]
+    if probe_options and config.model != PROBE:
+        raise UserError(f"{probe_options[0]} is a setting of the linear probe: add --model probe")
     try:
         config.validate()
     except ConfigError as exc:
         raise UserError(str(exc)) from None
     layout = Layout.at(args.data)
+    if config.model == PROBE:
+        from ..runs.probe import train_probe
+
+        done = train_probe(layout, config, run_name=args.run, manifest=args.manifest, resume=args.resume,
+                           fresh=args.fresh, progress=not args.quiet)
+        print(done.run_dir)
+        return 0
 
     from ..runs.train import train
 

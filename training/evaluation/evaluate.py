@@ -13,6 +13,12 @@ cover the whole track (``Bundle.song_crops``), which is how the seed project rea
 headline accuracy; every crop is also scored on its own (crop-level metrics), so the gain
 from averaging is visible.
 
+A linear probe run (``--model probe``) is scored the same way on the same tracks, from one
+pretrained embedding per track (computed through the embedding cache when missing):
+song-level only, as there are no crops.  After a run's report, the reports of the other
+runs evaluated on the same test tracks are redrawn too, so each one's comparison table
+(CNN, probe, MFCC baseline) names the others (:mod:`training.evaluation.compare`).
+
 Before anything is scored the evaluated split is checked against train and validation:
 an artist (normalised with :func:`manifests.ids.normalize_text`) or an audio file
 (SHA-256) found on both sides stops the evaluation with a one-line error, because a
@@ -40,8 +46,10 @@ from manifests.hashing import sha256_file
 from manifests.ids import normalize_text
 
 from ..data.manifest import read_manifest
+from ..runs.probe import is_probe_run
 from ..runs.rundir import JSONObject, RunDir
 from . import metrics as M
+from .compare import comparable_runs
 from .report import write_report
 
 if TYPE_CHECKING:
@@ -366,19 +374,17 @@ def evaluate_run(run: RunDir, layout: Layout, *, split: str = "test", baseline: 
                  bundle: Bundle | None = None) -> JSONObject:
     """Evaluate a run folder, write its metrics, predictions, plots and report; return the metrics."""
     rows, manifest = load_manifest(layout, split, manifest, run)
+    if bundle is None and is_probe_run(run):
+        if n_crops is not None:
+            raise UserError(f"{run}: --crops applies to CNN runs; a probe reads one embedding per track")
+        return _evaluate_probe(run, layout, rows, manifest, split=split, baseline=baseline)
     if bundle is None:
         from ..runs.bundle import load_bundle
 
         bundle = load_bundle(run)
     labels, task = list(bundle.labels), bundle.task
     threshold = float(bundle.threshold)
-    truth = build_truth([r for r in rows if r["split"] == split], labels, task,
-                        float(bundle.config.label_threshold))
-    if truth.skipped and any(truth.skipped.values()):
-        log.warning("%s split: not scored: %s", split, truth.describe_skipped())
-    if not truth.rows:
-        raise UserError(f"{manifest}: no {split} track has a genre the model knows "
-                        f"({truth.describe_skipped()}); nothing to evaluate")
+    truth = _scored_truth(rows, split, labels, task, float(bundle.config.label_threshold), manifest)
     started = time.perf_counter()
     scored = score_tracks(bundle, layout, truth.rows, n_crops, desc=f"evaluating ({split})")
     seconds = time.perf_counter() - started
@@ -403,11 +409,65 @@ def evaluate_run(run: RunDir, layout: Layout, *, split: str = "test", baseline: 
     }
     predictions = predictions_csv(task, labels, truth.rows, truth.values, scored.song_probs, threshold,
                                   scored.n_crops)
+    return _write_evaluation(run, layout, rows, split, RunSpec.of(bundle), result, predictions, baseline)
+
+
+def _scored_truth(rows: Sequence[Row], split: str, labels: Sequence[str], task: str, min_weight: float,
+                  manifest: Path) -> Truth:
+    truth = build_truth([r for r in rows if r["split"] == split], labels, task, min_weight)
+    if truth.skipped and any(truth.skipped.values()):
+        log.warning("%s split: not scored: %s", split, truth.describe_skipped())
+    if not truth.rows:
+        raise UserError(f"{manifest}: no {split} track has a genre the model knows "
+                        f"({truth.describe_skipped()}); nothing to evaluate")
+    return truth
+
+
+def _evaluate_probe(run: RunDir, layout: Layout, rows: Sequence[Row], manifest: Path, *, split: str,
+                    baseline: bool) -> JSONObject:
+    """A probe run: the embedding of each scored track (cached), the probe's probabilities, song level only."""
+    from ..runs.embed import embed_tracks
+    from ..runs.probe import load_probe
+
+    probe = load_probe(run)
+    labels, task, threshold = list(probe.labels), probe.task, float(probe.threshold)
+    truth = _scored_truth(rows, split, labels, task, float(probe.config.label_threshold), manifest)
+    started = time.perf_counter()
+    embedded = embed_tracks(layout, truth.rows, probe.settings, embedder=probe.embedder)
+    probs = probe.predict_embeddings(embedded.vectors)
+    seconds = time.perf_counter() - started
+    settings = probe.settings
+    result: JSONObject = {
+        "run": run.name,
+        "task": task,
+        "split": split,
+        "labels": labels,
+        "threshold": threshold if task == "multi" else None,
+        "evaluated_at": utc_now_text(),
+        "manifest": str(manifest),
+        "model": probe.config.model,
+        "pretrained": {**settings.as_json(), "size": probe.embedder.size, "description": settings.describe()},
+        "artist_disjoint": True,
+        "n_tracks": len(truth.rows),
+        "n_crops": None,
+        "crop_seconds": None,
+        "not_scored": {k: v for k, v in truth.skipped.items() if v},
+        "eval_seconds": seconds,
+        "song": M.compute(task, truth.values, probs, labels, threshold),
+        "crop": None,
+    }
+    predictions = predictions_csv(task, labels, truth.rows, truth.values, probs, threshold)
+    return _write_evaluation(run, layout, rows, split, RunSpec.read(run), result, predictions, baseline)
+
+
+def _write_evaluation(run: RunDir, layout: Layout, rows: Sequence[Row], split: str, spec: RunSpec,
+                      result: JSONObject, predictions: str, baseline: bool) -> JSONObject:
+    """The baseline, then every file of the evaluation, the report, and the reports of comparable runs."""
     baseline_predictions = None
     if baseline:
-        section, baseline_predictions = run_baseline(RunSpec.of(bundle), layout, rows, split)
+        section, baseline_predictions = run_baseline(spec, layout, rows, split)
         result["baseline"] = section
-        result["comparison"] = M.comparison(task, result["song"], section["song"])
+        result["comparison"] = M.comparison(spec.task, result["song"], section["song"])
     # Everything is computed: only now are files replaced, so a failure above leaves the old set intact.
     atomic_write_text(run.predictions_file, predictions)
     if baseline_predictions is not None:
@@ -417,7 +477,28 @@ def evaluate_run(run: RunDir, layout: Layout, *, split: str = "test", baseline: 
     result = M.rounded_object(result)
     run.write_metrics(result)
     write_report(run)
+    refresh_comparable_reports(run, result)
     return result
+
+
+def refresh_comparable_reports(run: RunDir, metrics: JSONObject) -> list[RunDir]:
+    """Redraw the reports of the other runs scored on the same tracks, so their tables name this run.
+
+    Each is held while its report is written; one in use by another command is skipped
+    (its next ``report`` or ``evaluate`` picks this run up).  Returns the runs redrawn.
+    """
+    redrawn = []
+    for other, _ in comparable_runs(run, metrics):
+        try:
+            with other.lock("training evaluate"):
+                write_report(other)
+        except UserError as exc:
+            log.info("report of %s not refreshed: %s", other, exc)
+            continue
+        redrawn.append(other)
+    if redrawn:
+        log.info("comparison tables refreshed in: %s", ", ".join(str(r.report_file) for r in redrawn))
+    return redrawn
 
 
 def update_baseline(run: RunDir, layout: Layout, *, split: str | None = None,

@@ -3,6 +3,11 @@
 Kept apart from evaluation so ``python -m training report RUN`` can redraw everything
 in a second without loading the model or any audio (after editing a plot, or on a
 machine without TensorFlow).
+
+The same report serves a CNN run and a linear probe run (``model: probe``: song level
+only, no training curves, the probe's files instead of ``model.keras``).  When other
+runs beside this one were scored on the same tracks, a table puts them side by side with
+the MFCC baseline (:mod:`.compare`).
 """
 
 from __future__ import annotations
@@ -13,8 +18,10 @@ from pathlib import Path
 
 from manifests import atomic_write_text
 
+from ..runs.probe import probe_file, probe_info_file
 from ..runs.rundir import JSONObject, RunDir
 from . import metrics as M
+from .compare import comparable_runs, model_label
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +39,11 @@ def _num(value: float | None, digits: int = 3) -> str:
 
 def _points(value: float | None) -> str:
     return "–" if value is None else f"{value:+.1f}"
+
+
+def _word(metrics: JSONObject) -> str:
+    """The model as the report's sentences call it."""
+    return "probe" if metrics.get("model") == "probe" else "CNN"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
@@ -59,9 +71,9 @@ def draw_plots(run: RunDir, metrics: JSONObject) -> dict[str, Path]:
         curves = plots.curves_png(run.read_history(), run.curves_png, source=str(run.history_file))
         if curves is not None:
             drawn["curves"] = curves
-    else:
+    elif metrics.get("model") != "probe":  # a probe has no epochs, so no curves to miss
         log.warning("%s not found: the report has no training curves", run.history_file)
-    series = {"CNN": song["per_genre"]}
+    series = {_word(metrics): song["per_genre"]}
     if metrics.get("baseline"):
         series["MFCC baseline"] = metrics["baseline"]["song"]["per_genre"]
     drawn["f1"] = plots.per_genre_f1_png(labels, series, run.f1_png,
@@ -84,34 +96,70 @@ def _confused_pairs(metrics: JSONObject, top: int = 3) -> list[str]:
     return [f"{a} → {b}: {n} track(s), {share:.0%} of {a}" for share, n, a, b in pairs[:top]]
 
 
+def _comparison_section(metrics: JSONObject, others: Sequence[tuple[str, JSONObject]]) -> list[str]:
+    """The table of this run, the other runs scored on the same tracks, and the MFCC baseline."""
+    task, split = metrics["task"], metrics["split"]
+    keys = M.HEADLINE[task]
+    header = ["model", "run", *(_NAMES.get(k, k) for k in keys)]
+    rows = [[model_label(metrics), f"`{metrics['run']}` (this report)", *(_num(metrics["song"].get(k)) for k in keys)]]
+    baseline = (metrics.get("baseline") or {}).get("song")
+    for name, other in others:
+        rows.append([model_label(other), f"`{name}`", *(_num(other["song"].get(k)) for k in keys)])
+        baseline = baseline or (other.get("baseline") or {}).get("song")
+    if baseline:
+        rows.append(["MFCC baseline", "–", *(_num(baseline.get(k)) for k in keys)])
+    lines = ["## Models on the same test tracks", "",
+             f"Every evaluated run beside this one scored on exactly these {metrics['n_tracks']} {split} tracks "
+             "(same manifest, split, labels and truth), song level:", ""]
+    lines += _table(header, rows)
+    lines += ["", "Redrawn whenever one of these runs is evaluated; `python -m training report RUN` "
+              "redraws it by hand.", ""]
+    return lines
+
+
 def render_report(metrics: JSONObject, run: RunDir, plots_drawn: dict[str, Path],
-                  present: set[str] | None = None) -> str:
-    """The Markdown text of report.md; the file list names only files in ``present`` when given."""
+                  present: set[str] | None = None,
+                  others: Sequence[tuple[str, JSONObject]] = ()) -> str:
+    """The Markdown text of report.md; the file list names only files in ``present`` when given.
+
+    ``others``: (run name, metrics) of the runs scored on the same tracks, for the comparison table.
+    """
     task, split = metrics["task"], metrics["split"]
     song, crop = metrics["song"], metrics.get("crop") or {}
     base = (metrics.get("baseline") or {}).get("song")
     labels = metrics["labels"]
+    word = _word(metrics)
+    probe = metrics.get("model") == "probe"
     kind = "single-label (one genre per track)" if task == "single" else \
         f"multi-label (a genre is predicted at probability ≥ {metrics.get('threshold')})"
     lines = [f"# Evaluation of run `{metrics['run']}`", ""]
-    model = f"model `{metrics['model']}`, " if metrics.get("model") else ""
+    if probe:
+        model = f"{model_label(metrics)}, "
+        scoring = ("Song level = the probe's probabilities from one embedding per track ("
+                   f"{(metrics.get('pretrained') or {}).get('description', 'a pretrained embedding')}); "
+                   "a probe has no crop level. ")
+    else:
+        model = f"model `{metrics['model']}`, " if metrics.get("model") else ""
+        scoring = (f"Song level = mean of the model's probabilities over evenly spaced "
+                   f"{metrics.get('crop_seconds', '?')} s crops covering each whole track "
+                   f"({metrics.get('n_crops', '?')} crops in all); crop level = every crop scored on its own. ")
     lines.append(f"{model}{kind}, {len(labels)} genres. Evaluated on the **{split}** split of "
                  f"`{metrics.get('manifest', 'the training manifest')}`: {metrics['n_tracks']} tracks, "
                  "checked artist-disjoint from train and validation (no artist and no audio file in both). "
-                 f"Song level = mean of the model's probabilities over evenly spaced "
-                 f"{metrics.get('crop_seconds', '?')} s crops covering each whole track "
-                 f"({metrics.get('n_crops', '?')} crops in all); crop level = every crop scored on its own. "
-                 f"Evaluated {metrics.get('evaluated_at', '')}.")
+                 f"{scoring}Evaluated {metrics.get('evaluated_at', '')}.")
     lines.append("")
     lines.append("## Headline numbers")
     lines.append("")
-    header = ["metric", "CNN, song level", "CNN, crop level"]
+    header = [f"{word}, song level"] if probe else [f"{word}, song level", f"{word}, crop level"]
+    header = ["metric", *header]
     if base:
-        header += ["MFCC baseline, song level", "CNN − baseline (points)"]
+        header += ["MFCC baseline, song level", f"{word} − baseline (points)"]
     comparison = {row["metric"]: row for row in metrics.get("comparison") or []}
     rows = []
     for key in M.HEADLINE[task]:
-        row = [_NAMES.get(key, key), _num(song.get(key)), _num(crop.get(key))]
+        row = [_NAMES.get(key, key), _num(song.get(key))]
+        if not probe:
+            row.append(_num(crop.get(key)))
         if base:
             row += [_num(base.get(key)), _points(comparison.get(key, {}).get("difference_points"))]
         rows.append(row)
@@ -121,19 +169,21 @@ def render_report(metrics: JSONObject, run: RunDir, plots_drawn: dict[str, Path]
         acc_key = "accuracy" if task == "single" else "subset_accuracy"
         diff = comparison.get(acc_key, {}).get("difference_points")
         if diff == 0:
-            lines.append(f"The CNN and the MFCC baseline have the same {_NAMES[acc_key]}.")
+            lines.append(f"The {word} and the MFCC baseline have the same {_NAMES[acc_key]}.")
         elif diff is not None:
             verdict = "better" if diff > 0 else "worse"
-            lines.append(f"The CNN is {abs(diff):.1f} points {verdict} than the MFCC baseline in "
+            lines.append(f"The {word} is {abs(diff):.1f} points {verdict} than the MFCC baseline in "
                          f"{_NAMES[acc_key]}.")
         else:
-            lines.append("The CNN and baseline accuracies cannot be compared (undefined on this split).")
+            lines.append(f"The {word} and baseline accuracies cannot be compared (undefined on this split).")
         lines.append(f"Baseline: {metrics['baseline']['name']}; {metrics['baseline']['features']}; "
                      f"trained on {metrics['baseline']['n_train']} train tracks.")
         lines.append("")
     else:
         lines.append("No baseline in this evaluation (run `python -m training baseline RUN` to add it).")
         lines.append("")
+    if others:
+        lines += _comparison_section(metrics, others)
     lines.append("## Per genre (song level)")
     lines.append("")
     header = ["genre", "support", "precision", "recall", "F1", "ROC-AUC", "PR-AUC"]
@@ -167,19 +217,27 @@ def render_report(metrics: JSONObject, run: RunDir, plots_drawn: dict[str, Path]
     lines += ["## Plots", ""]
     captions = {"confusion": "Confusion matrix (song level, rows normalised)",
                 "curves": "Training curves (train and validation per epoch)",
-                "f1": "F1 per genre, CNN and baseline"}
+                "f1": f"F1 per genre, {word} and baseline"}
     for role, caption in captions.items():
         if role in plots_drawn:
             lines += [f"![{caption}]({plots_drawn[role].name})", ""]
     lines += ["## Files in this run folder", ""]
+    if probe:
+        bundle: list[tuple[list[Path], str]] = [
+            ([run.config_file, run.labels_file, probe_file(run)], "the fitted probe (plain arrays, no pickle) and "
+             "its settings (`python -m training predict FILE --run <this folder>`)"),
+            ([probe_info_file(run)], "how the probe was fitted: C chosen by cross-validation on train, "
+             "the embedding settings")]
+    else:
+        bundle = [([run.config_file, run.labels_file, run.model_file], "the trained model bundle "
+                   "(`python -m training predict FILE --run <this folder>`)"),
+                  ([run.history_file], "loss and metrics per epoch")]
     files: list[tuple[list[Path], str]] = [
         ([run.metrics_file], "every number above, plus the per-genre details and confusion counts"),
         ([run.predictions_file], "one row per evaluated track: truth, prediction, probabilities per genre"),
         ([run.baseline_predictions_file], "the same for the MFCC baseline"),
         (list(plots_drawn.values()), "the plots"),
-        ([run.config_file, run.labels_file, run.model_file], "the trained model bundle "
-         "(`python -m training predict FILE --run <this folder>`)"),
-        ([run.history_file], "loss and metrics per epoch")]
+        *bundle]
     if present is not None:  # list only what is really there
         files = [(paths, what) for paths, what in files if paths and paths[0].name in present]
     lines += _table(["file", "what"], [[", ".join(f"`{p.name}`" for p in paths), what] for paths, what in files])
@@ -194,6 +252,7 @@ def write_report(run: RunDir) -> Path:
     drawn = draw_plots(run, metrics)
     path = run.report_file
     present = run.files() | {path.name}
-    atomic_write_text(path, render_report(metrics, run, drawn, present))
+    others = [(other.name, theirs) for other, theirs in comparable_runs(run, metrics)]
+    atomic_write_text(path, render_report(metrics, run, drawn, present, others))
     log.info("report written to %s", path)
     return path

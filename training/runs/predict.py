@@ -8,6 +8,10 @@ others are still predicted, and the exit status says that something failed.  A f
 that decodes to much less than its container's header promises (a cut-off download)
 is still predicted, from what there is, with a one-line warning and a ``warning``
 field: ffmpeg decodes such files without complaint, so nobody would notice otherwise.
+
+A linear probe run (``--model probe``) predicts the same way from the other end: the
+file is embedded with the run's pretrained model (its patches, pooled into one vector)
+and the probe gives the song's probabilities; ``n_crops`` then counts the patches.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ import numpy as np
 
 from manifests.errors import UserError
 
+from .probe import ProbeBundle, is_probe_run, load_probe
 from .rundir import RunDir
 
 if TYPE_CHECKING:
@@ -76,8 +81,8 @@ def truncation_warning(path: Path, decoded_s: float) -> str | None:
     return f"decoded {decoded_s:.1f} s but the container says {claimed:.1f} s (truncated file?)"
 
 
-def predict_file(bundle: Bundle, path: Path, top_k: int) -> FilePrediction:
-    """Decode one file and average the model over crops covering it; raises UserError on bad input."""
+def predict_file(bundle: Bundle | ProbeBundle, path: Path, top_k: int) -> FilePrediction:
+    """Decode one file and average the model over crops covering it (a probe: embed it); UserError on bad input."""
     from manifests.audio import FFmpegError, decode_audio
 
     sample_rate = bundle.sample_rate
@@ -90,8 +95,13 @@ def predict_file(bundle: Bundle, path: Path, top_k: int) -> FilePrediction:
     except FFmpegError as exc:
         message = str(exc)
         raise UserError(message if message.startswith(str(path)) else f"{path}: {message}") from None
-    crops = np.asarray(bundle.song_crops(wave), dtype=np.float32)
-    probs = np.asarray(bundle.predict_crops(crops), dtype=np.float64).mean(axis=0)
+    if isinstance(bundle, ProbeBundle):
+        song, n_units = bundle.predict_wave(wave)
+        probs = np.asarray(song, dtype=np.float64)
+    else:
+        crops = np.asarray(bundle.song_crops(wave), dtype=np.float32)
+        probs = np.asarray(bundle.predict_crops(crops), dtype=np.float64).mean(axis=0)
+        n_units = int(crops.shape[0])
     labels = list(bundle.labels)
     order = np.argsort(-probs, kind="stable")
     top = [(labels[j], float(probs[j])) for j in order[:max(1, top_k)]]
@@ -100,14 +110,15 @@ def predict_file(bundle: Bundle, path: Path, top_k: int) -> FilePrediction:
     else:
         predicted = [labels[int(order[0])]]
     duration_s = wave.size / sample_rate
-    return FilePrediction(file=str(path), duration_s=duration_s, n_crops=int(crops.shape[0]),
+    return FilePrediction(file=str(path), duration_s=duration_s, n_crops=n_units,
                           probabilities={g: float(p) for g, p in zip(labels, probs, strict=True)},
                           predicted=predicted, top=top, warning=truncation_warning(path, duration_s))
 
 
-def format_table(result: FilePrediction, task: str, threshold: float, bar_width: int = 24) -> str:
-    """A readable block per file: rank, genre, probability and a bar."""
-    lines = [f"{result.file}  ({result.duration_s:.1f} s, {result.n_crops} crops)"]
+def format_table(result: FilePrediction, task: str, threshold: float, bar_width: int = 24,
+                 unit: str = "crops") -> str:
+    """A readable block per file: rank, genre, probability and a bar (``unit``: what ``n_crops`` counts)."""
+    lines = [f"{result.file}  ({result.duration_s:.1f} s, {result.n_crops} {unit})"]
     if result.warning:
         lines.append(f"  warning: {result.warning}")
     width = max(len(g) for g, _ in result.top)
@@ -132,12 +143,15 @@ def run_predict(files: Sequence[str], run: RunDir, top_k: int = 3, as_json: bool
 
     out = out or sys.stdout
     err = err or sys.stderr
-    bundle = load_bundle(run)
+    bundle: Bundle | ProbeBundle = load_probe(run) if is_probe_run(run) else load_bundle(run)
+    unit = "patches" if isinstance(bundle, ProbeBundle) else "crops"
     threshold = float(bundle.threshold)
     results: list[FilePrediction] = []
     errors: list[dict[str, str]] = []
     if not as_json:
         kind = "single-label" if bundle.task == "single" else f"multi-label, threshold {threshold:g}"
+        if isinstance(bundle, ProbeBundle):
+            kind = f"linear probe on {bundle.settings.model} {bundle.settings.layer}, {kind}"
         print(f"run: {run} ({kind}, {len(bundle.labels)} genres)\n", file=out, flush=True)
     for name in files:
         path = Path(name)
@@ -151,7 +165,7 @@ def run_predict(files: Sequence[str], run: RunDir, top_k: int = 3, as_json: bool
         if result.warning:
             print(f"warning: {path}: {result.warning}", file=err, flush=True)
         if not as_json:
-            print(format_table(result, bundle.task, threshold), file=out, flush=True)
+            print(format_table(result, bundle.task, threshold, unit=unit), file=out, flush=True)
             print(file=out)
     if as_json:
         payload = {"run": str(run), "task": bundle.task, "labels": list(bundle.labels),

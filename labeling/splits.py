@@ -43,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 from manifests.errors import UserError
-from manifests.ids import artist_title_key, normalize_text
+from manifests.ids import UNKNOWN_ARTIST, artist_title_key, is_unknown_artist, normalize_text
 from manifests.io import Row, atomic_write_text, read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides
@@ -65,9 +65,7 @@ BIG_FRACTION = 0.25
 #: name of the pseudo-genre that stands for "all tracks" in the balance table
 ALL_TRACKS = "(all tracks)"
 #: what ``import-audio`` credits when nobody knows the artist (MusicBrainz's special-purpose artist)
-UNKNOWN_ARTIST = "[unknown]"
 #: artist credits (normalised) that name nobody: they never link tracks
-UNKNOWN_ARTISTS = frozenset({"unknown", "unknown artist", "artist unknown", "no artist", "various artists"})
 #: what happens to tracks without a known artist: split one by one, by album, or left out
 NO_ARTIST_POLICIES = ("track", "album", "exclude")
 DEFAULT_NO_ARTISTS = "track"
@@ -101,11 +99,6 @@ def parse_ratios(text: str | Sequence[float]) -> dict[str, float]:
 def artist_key(name: str) -> str:
     """The form two credits must share to be the same artist (punctuation-only names kept as typed)."""
     return normalize_text(name) or name.strip().casefold()
-
-
-def is_unknown_artist(name: str) -> bool:
-    """Whether a credit names nobody (``[unknown]``, "Unknown Artist", "Various Artists")."""
-    return artist_key(name) in UNKNOWN_ARTISTS
 
 
 def known_artists(track: Mapping[str, Any]) -> list[str]:

@@ -165,3 +165,17 @@ def name_variants(text: str) -> list[str]:
 def same_name(a: str, b: str) -> bool:
     """Whether two names are the same once normalised (any shared :func:`name_variants` reading)."""
     return bool(set(name_variants(a)) & set(name_variants(b)))
+
+
+#: How a track with no known artist is credited (GTZAN, untagged files).
+UNKNOWN_ARTIST = "[unknown]"
+#: Credits that name nobody, in ``normalize_text`` form.
+UNKNOWN_ARTISTS = frozenset({"unknown", "unknown artist", "artist unknown", "no artist", "various artists"})
+
+
+def is_unknown_artist(name: str) -> bool:
+    """Whether an artist credit names nobody (``[unknown]``, "Unknown Artist", "Various Artists").
+
+    Such credits must never link tracks (splits, leakage and duplicate checks) nor be looked up.
+    """
+    return (normalize_text(name) or name.strip().casefold()) in UNKNOWN_ARTISTS

@@ -147,7 +147,9 @@ class Summary:
                f"({self.elapsed_s:.0f} s)",
                f"  ok {c['ok']}   no match {c['no_match']}   skipped {c['skipped']}   failed {c['failed']} "
                f"({self.retryable_failed} will be retried on the next run)"
-               + (f"   dropped by overrides {c['dropped']}" if c["dropped"] else "")]
+               + (f"   dropped by overrides {c['dropped']}" if c["dropped"] else "")
+               + (f"   from your files or the corpus (not searched) {c['not_on_youtube']}"
+                  if c["not_on_youtube"] else "")]
         if self.low_scores:
             out.append(f"  {len(self.low_scores)} match(es) scored below {self.review_below:g}; check them "
                        "(make audit) and pin or forbid videos in overrides.csv:")
@@ -191,6 +193,11 @@ class NetResult:
     problem: VideoProblem | None = None
     message: str | None = None
     stop: StopRun | None = None
+
+
+#: Track origins whose audio comes from files (import-audio, the synthetic corpus), not from YouTube:
+#: even with their WAV missing or ``--retry-failed`` they are never searched for (rerun the import).
+NOT_ON_YOUTUBE = frozenset({"local", "synthetic"})
 
 
 def needs_work(row: Row | None, override: TrackOverride, layout: Layout, settings: DownloadSettings) -> bool:
@@ -380,6 +387,9 @@ class DownloadStage:
                                 retryable=False, updated_at=utc_now_text())
                     store.put(kept)
                 summary.counts["dropped"] += 1
+                continue
+            if row.get("origin") in NOT_ON_YOUTUBE:  # its audio came from files: never look for it online
+                summary.counts["not_on_youtube"] += 1
                 continue
             if not needs_work(previous, override, self.layout, self.settings):
                 if previous and previous["status"] == "ok":

@@ -25,9 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from manifests.errors import UserError
+from manifests.ids import is_unknown_artist
 from manifests.text import clean_text
 
-from .tags import is_placeholder_artist, parse_date
+from .tags import parse_date
 
 _INTS = re.compile(r"\d+")
 _FIELDS = {("track", "title"): "title", ("artist", "name"): "artist", ("album", "title"): "album",
@@ -149,7 +150,7 @@ def _track(cells: list[str], columns: dict[str, int], names: dict[int, str]) -> 
     parents = [g for g in genre_list("genres_all") if g not in chosen]
     artist = cell("artist")
     return FmaTrack(track_id=track_id, title=cell("title"),
-                    artist=None if artist is None or is_placeholder_artist(artist) else artist,
+                    artist=None if artist is None or is_unknown_artist(artist) else artist,
                     album=cell("album"), date=parse_date(cell("date_released") or cell("date_recorded")),
                     genre_top=cell("genre_top"), genres=tuple(dict.fromkeys(chosen)),
                     parents=tuple(dict.fromkeys(parents)), license=cell("license"), subset=cell("subset"),

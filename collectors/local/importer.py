@@ -47,7 +47,7 @@ from manifests.clock import utc_now_text
 from manifests.config import MIN_AUDIO_SECONDS
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
-from manifests.ids import make_track_id
+from manifests.ids import UNKNOWN_ARTIST, make_track_id
 from manifests.io import EMPTY, Row, TableStore, atomic_write_text
 from manifests.layout import Layout
 from manifests.schema import CLAIMS, DOWNLOADS, TRACKS, Table
@@ -69,7 +69,6 @@ ID_NAMESPACE = "local"
 LOCAL_SOURCES = ("folder", "tags", "csv", "fma")
 #: The credit of a track whose artist nobody knows (MusicBrainz's special-purpose artist name);
 #: ``labeling.splits`` keeps such tracks from being linked to each other by it.
-UNKNOWN_ARTIST = "[unknown]"
 REPORT_NAME = "import_audio.csv"
 REPORT_COLUMNS = ("path", "outcome", "track_id", "reason", "same_as", "tags", "musicbrainz_recording_id")
 #: Never spend more than about 1/FLUSH_COST_SHARE of the time writing tables.

@@ -21,9 +21,10 @@ from pathlib import Path
 
 from manifests.cliutil import read_user_text
 from manifests.errors import UserError
+from manifests.ids import is_unknown_artist
 from manifests.text import clean_text
 
-from .tags import is_placeholder_artist, split_genres
+from .tags import split_genres
 
 REQUIRED = ("path", "genre")
 OPTIONAL = ("artist", "title", "album")
@@ -84,7 +85,7 @@ def read_listing(csv_path: Path) -> dict[str, ListedFile]:
                     entry.genres.append(genre)
             for artist in (cell("artist") or "").split(";"):
                 name = clean_text(artist)
-                if name and not is_placeholder_artist(name) and name not in entry.artists:
+                if name and not is_unknown_artist(name) and name not in entry.artists:
                     entry.artists.append(name)
             entry.title = entry.title or cell("title")
             entry.album = entry.album or cell("album")

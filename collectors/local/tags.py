@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from manifests.ids import normalize_text
+from manifests.ids import is_unknown_artist
 from manifests.schema import DATE_PATTERN, ISRC_PATTERN
 from manifests.text import clean_text
 
@@ -41,7 +41,6 @@ _DATE = re.compile(rf"({DATE_PATTERN})")
 _ISRC = re.compile(rf"{ISRC_PATTERN}\Z")
 _MBID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 #: Artist names that say "nobody known" (normalised): such a credit links unrelated tracks.
-PLACEHOLDER_ARTISTS = frozenset({"unknown", "unknown artist", "artist unknown", "no artist", "various artists"})
 
 
 @dataclass(frozen=True)
@@ -63,11 +62,6 @@ class FileTags:
     format: str | None = None
     #: why the tags could not be read (fully or in part); None when all is well
     problem: str | None = None
-
-
-def is_placeholder_artist(name: str) -> bool:
-    """Whether an artist credit means "unknown" (``[unknown]``, "Unknown Artist", "Various Artists")."""
-    return normalize_text(name) in PLACEHOLDER_ARTISTS
 
 
 def split_genres(values: Iterable[str]) -> list[str]:
@@ -149,7 +143,7 @@ def _artists(values: Iterable[str]) -> tuple[str, ...]:
     for value in values:
         for name in str(value).split("\x00"):
             text = clean_text(name)
-            if text and not is_placeholder_artist(text) and text not in names:
+            if text and not is_unknown_artist(text) and text not in names:
                 names.append(text)
     return tuple(names)
 

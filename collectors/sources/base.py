@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from manifests.errors import UserError
+from manifests.ids import is_unknown_artist
 from manifests.text import clean_text
 
 
@@ -72,10 +73,11 @@ def vote_weights(counts: Mapping[str, float]) -> dict[str, float]:
 
 
 def track_artists(track: Mapping[str, Any]) -> list[str]:
+    """The credits worth looking up: "[unknown]", "Various Artists" and the like name nobody."""
     artists = track.get("artists") or []
     if isinstance(artists, str):
         artists = [artists]
-    return [a for a in artists if a and a.strip()]
+    return [a for a in artists if a and a.strip() and not is_unknown_artist(a)]
 
 
 def first_artist(track: Mapping[str, Any]) -> str:

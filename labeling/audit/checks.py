@@ -23,7 +23,7 @@ from manifests.audio import SAMPLE_RATE, WAV_PROBLEMS, check_wav_file
 from manifests.config import MIN_AUDIO_SECONDS
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
-from manifests.ids import artist_title_key, normalize_text, normalize_title
+from manifests.ids import artist_title_key, is_unknown_artist, normalize_text, normalize_title
 from manifests.schema import SPLITS
 
 from ..splits import artist_key
@@ -308,8 +308,9 @@ def _duplicate_keys(e: dict[str, Any]) -> list[tuple[str, str]]:
     keys = []
     if e.get("isrc"):
         keys.append(("duplicate_isrc", e["isrc"].upper()))
-    if e.get("artists") and e.get("title") and normalize_title(e["title"]):
-        keys.append(("duplicate_artist_title", artist_title_key(e["artists"], e["title"])))
+    artists = [a for a in e.get("artists") or [] if not is_unknown_artist(a)]
+    if artists and e.get("title") and normalize_title(e["title"]):  # two unknown artists are no match
+        keys.append(("duplicate_artist_title", artist_title_key(artists, e["title"])))
     if e.get("sha256"):
         keys.append(("duplicate_audio", e["sha256"]))
     return keys
@@ -395,7 +396,8 @@ def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
     sec = Section("leakage", title)
     no_artists = sum(1 for e in split_rows if not e.get("artists"))
     artist_leaks = _leaks([e for e in split_rows if e.get("artists")],
-                          lambda e: {(artist_key(a), a) for a in e["artists"] if artist_key(a)})
+                          lambda e: {(artist_key(a), a) for a in e["artists"]
+                                     if artist_key(a) and not is_unknown_artist(a)})
     _flag_leaks(sec, "artist_leakage", "artist", artist_leaks)
     with_album = [e for e in split_rows if e.get("album")]
     album_leaks = _leaks(with_album, lambda e: [(f"{normalize_text(e['album']) or e['album']}\0"

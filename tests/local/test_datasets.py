@@ -11,10 +11,9 @@ import pytest
 from collectors.cli import main as collectors_main
 from collectors.local import gtzan
 from collectors.local.fma import read_fma
-from collectors.local.importer import UNKNOWN_ARTIST
 from manifests import Layout, read_table, sha256_file
 from manifests.errors import UserError
-from manifests.ids import make_track_id
+from manifests.ids import UNKNOWN_ARTIST, make_track_id
 from manifests.schema import CLAIMS, DOWNLOADS, TRACKS
 from tests.local import media
 

@@ -6,11 +6,10 @@ from typing import Any
 
 import pytest
 
-from collectors.local import importer, tags
-from labeling import splits
 from labeling.cmd_split import register
 from labeling.splits import NO_ARTIST_POLICIES, build_groups, is_unknown_artist, make_splits
 from manifests.errors import UserError
+from manifests.ids import UNKNOWN_ARTIST
 
 RATIOS = {"train": 0.6, "validation": 0.2, "test": 0.2}
 
@@ -30,8 +29,7 @@ def _catalogue() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
 
 
 def test_the_credit_import_writes_is_unknown_to_the_split() -> None:
-    assert importer.UNKNOWN_ARTIST == splits.UNKNOWN_ARTIST
-    assert tags.PLACEHOLDER_ARTISTS == splits.UNKNOWN_ARTISTS
+    assert is_unknown_artist(UNKNOWN_ARTIST)  # one definition (manifests.ids) for import, splits and audit
     for name in ("[unknown]", "Unknown Artist", "unknown", "Various Artists", "[no artist]"):
         assert is_unknown_artist(name), name
     assert not is_unknown_artist("The Unknown") and not is_unknown_artist("Unknown Mortal Orchestra")

@@ -11,6 +11,7 @@ Every command line of the toolkit goes through :func:`run_cli`.
 from __future__ import annotations
 
 import errno
+import os
 import sqlite3
 import sys
 from collections.abc import Callable, Sequence
@@ -46,6 +47,18 @@ class FileSystemFault(UserError):
         self.path, self.errno = path, code
         where = f"{path}: " if path else ""
         super().__init__(f"{where}{FS_FAULTS[code]}")
+
+
+#: How programs (ffmpeg, yt-dlp) print the same faults on their stderr: the C library's strerror.
+_STRERROR = {os.strerror(code): code for code in FS_FAULTS}
+
+
+def fault_in_message(text: str, path: object = None) -> FileSystemFault | None:
+    """The fault a subprocess reported in ``text`` ("...: No space left on device"), if one."""
+    for message, code in _STRERROR.items():
+        if message in text:
+            return FileSystemFault(str(path) if path is not None else None, code)
+    return None
 
 
 def file_system_fault(exc: BaseException, path: object = None) -> FileSystemFault | None:

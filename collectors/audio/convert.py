@@ -29,6 +29,7 @@ from manifests.audio import (
     stderr_tail,
     verify,
 )
+from manifests.errors import FileSystemFault, fault_in_message
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,9 @@ def _run(cmd: list[str], src: Path, timeout_s: float) -> None:
         raise ConversionError(f"ffmpeg could not be started: {exc}") from None
     if proc.returncode != 0:
         tail = stderr_tail(proc.stderr) or f"exit status {proc.returncode}"
+        fault = fault_in_message(tail, cmd[-1])  # the output could not be written: no track will be
+        if fault is not None:
+            raise fault
         if b"matches no streams" in proc.stderr:
             raise ConversionError(f"undecodable: {src.name} has no audio stream (ffmpeg: {tail})")
         raise ConversionError(f"undecodable: ffmpeg could not convert {src.name}: {tail}")
@@ -149,6 +153,8 @@ class ConvertOutcome:
     facts: AudioFacts | None = None
     error: str | None = None
     retryable: bool = False
+    #: the file system refused the output (read-only, full, ...): the stage must stop, not go on
+    fatal: bool = False
 
     @property
     def ok(self) -> bool:
@@ -164,6 +170,12 @@ def convert_task(task: ConvertTask) -> ConvertOutcome:
         verify(facts, sample_rate=task.options.sample_rate, min_seconds=task.min_seconds,
                expected_s=task.expected_s)
         return ConvertOutcome(task.track_id, facts=facts)
+    except FileSystemFault as exc:
+        try:
+            dst.unlink()
+        except OSError:
+            pass
+        return ConvertOutcome(task.track_id, error=str(exc), fatal=True)
     except ConversionError as exc:
         error, retryable = str(exc), False
     except AudioRejected as exc:

@@ -51,7 +51,7 @@ from collectors.youtube.search import Searcher, SearchError, TrackQuery
 from manifests import Layout, Row, TableStore, read_table
 from manifests.clock import utc_now_text
 from manifests.config import MIN_AUDIO_SECONDS, usable_cores
-from manifests.errors import UserError
+from manifests.errors import UserError, file_system_fault
 from manifests.hashing import sha256_file
 from manifests.overrides import Overrides, TrackOverride
 from manifests.schema import DOWNLOADS, TRACKS
@@ -193,6 +193,19 @@ class NetResult:
     problem: VideoProblem | None = None
     message: str | None = None
     stop: StopRun | None = None
+
+
+def check_writable(folder: Path) -> None:
+    """Stop with the one-line file-system fault when ``folder`` cannot take a new file."""
+    probe = folder / f".write-check.tmp-{os.getpid()}"
+    try:
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        fault = file_system_fault(exc, folder)
+        if fault is None:
+            raise
+        raise fault from exc
 
 
 #: Track origins whose audio comes from files (import-audio, the synthetic corpus), not from YouTube:
@@ -408,6 +421,7 @@ class DownloadStage:
         overrides = Overrides.load(self.layout.overrides)
         summary.tracks = len(tracks)
         self.layout.audio.mkdir(parents=True, exist_ok=True)
+        check_writable(self.layout.audio)  # ffmpeg writes here: a refusal is one line now, not one per track
         self._clean_partials()
         table = self.layout.table_path(DOWNLOADS)
         with TableStore(table, DOWNLOADS) as planning:  # the shared policy; leaving the block writes the plan
@@ -553,6 +567,8 @@ class DownloadStage:
                                 raise UserError("a conversion worker process died (out of memory, or killed); "
                                                 "finished tracks are saved: rerun to continue") from None
                             release_raw(job)
+                            if outcome.fatal:  # nothing more can be written: stop, finished rows are kept
+                                raise UserError(outcome.error or "the file system refused the audio")
                             if outcome.ok:
                                 final = self.layout.audio_path(job.track.track_id)
                                 os.replace(self._part_path(job), final)

@@ -133,7 +133,8 @@ def test_old_download_flag_names_still_work_with_one_deprecation_line(old, new, 
 
 def test_every_collectors_command_has_data_verbosity_and_version() -> None:
     commands = next(a for a in parser()._actions if isinstance(a, argparse._SubParsersAction)).choices
-    assert set(commands) == {"collect", "import-export", "spotify-login", "labels", "download", "doctor", "corpus"}
+    assert set(commands) == {"collect", "import-export", "spotify-login", "labels", "download", "doctor", "corpus",
+                             "import-audio"}
     for name, command in commands.items():
         options = {option for action in command._actions for option in action.option_strings}
         assert {"--data", "-v", "-q", "--version"} <= options, name

@@ -8,7 +8,13 @@ Side by side, in one run and on the same audio:
   for every crop (the speed-up is the ratio; the goal is at least 20x);
 * training steps/s (and crops/s) of the chosen model on this machine's device;
 * peak memory per hour of cached audio against the int16 size (goal: at most 1.2x, or
-  memory-mapped).
+  memory-mapped);
+* pretrained embeddings (musicnn-MSD ``penultimate``, log-mel included, batches of 32
+  patches, on a cold cache of its own): seconds of audio embedded per second, with the
+  original's back-to-back patches (goal: at least 25x real time; the original TF1 graph
+  ran at about 16x on a 2-core CPU) and with the probe's half-overlapping ones;
+* the linear probe's training time on 1,000 cached tracks (synthetic embeddings:
+  reading them from the cache, then C chosen by 5-fold cross-validation and the refit).
 
 Without ``--manifest`` it writes its own audio (tones, drums and noise) to a
 temporary folder.  Prints a table and writes JSON (default ``data/bench/training.json``).
@@ -115,6 +121,64 @@ def naive_crops_per_s(layout: Layout, rows: Sequence[Row], config: TrainConfig, 
                                              hop_length=feats.hop_length, n_mels=feats.n_mels)
         librosa.power_to_db(mel)
     return n_crops / max(time.perf_counter() - started, 1e-9)
+
+
+def embedding_bench(layout: Layout, rows: Sequence[Row], n_tracks: int) -> dict[str, Any]:
+    """Real time factors of ``embed_tracks`` on ``n_tracks`` files: back-to-back and half-overlapping patches.
+
+    Everything a real ``embed`` does is timed (decoding, patching, log-mel, the model, pooling,
+    the cache's atomic writes) on a cache folder of its own, so nothing is read back.  The
+    model is loaded (and its batch shape traced) before the clock starts.
+    """
+    from .data.embeddings import EmbeddingSettings
+    from .runs.embed import Embedder, embed_tracks
+
+    chosen = list(rows[:max(1, n_tracks)])
+    out: dict[str, Any] = {"embed_model": "musicnn-MSD", "embed_layer": "penultimate",
+                           "embed_tracks": len(chosen)}
+    with tempfile.TemporaryDirectory(prefix="genre-bench-embed-") as tmp:
+        for name, overlap in (("back_to_back", 0.0), ("half_overlap", 0.5)):
+            settings = EmbeddingSettings(overlap=overlap)
+            embedder = Embedder(settings)
+            embedder.embed_wave(np.zeros(embedder.spec.spectrogram.patch_samples, np.float32))  # load + trace
+            done = embed_tracks(layout, chosen, settings, progress=False, embedder=embedder,
+                                cache_root=Path(tmp) / name)
+            stats = done.stats
+            out[f"embed_{name}_audio_s"] = round(stats.audio_seconds, 1)
+            out[f"embed_{name}_patches"] = stats.patches
+            out[f"embed_{name}_seconds"] = round(stats.seconds, 2)
+            out[f"embed_{name}_x_real_time"] = round(stats.real_time_factor or 0.0, 1)
+            out[f"embed_{name}_patches_per_s"] = round(stats.patches / max(stats.seconds, 1e-9), 1)
+    return out
+
+
+def probe_bench(n_tracks: int, n_labels: int = 9, seed: int = 0) -> dict[str, Any]:
+    """Seconds to train the linear probe on ``n_tracks`` cached embeddings (synthetic, 200 values each)."""
+    import hashlib
+
+    from .config import ProbeConfig
+    from .data.embeddings import EmbeddingCache, EmbeddingSettings
+    from .runs.probe import fit_probe
+
+    rng = np.random.default_rng(seed)
+    labels = np.arange(n_tracks) % n_labels
+    centres = rng.standard_normal((n_labels, 200))
+    vectors = (centres[labels] * 0.5 + rng.standard_normal((n_tracks, 200))).astype(np.float32)
+    settings = ProbeConfig()
+    with tempfile.TemporaryDirectory(prefix="genre-bench-probe-") as tmp:
+        cache = EmbeddingCache(Path(tmp), EmbeddingSettings(), 200)
+        keys = [hashlib.sha256(f"bench track {i}".encode()).hexdigest() for i in range(n_tracks)]
+        for key, vector in zip(keys, vectors, strict=True):
+            cache.put(key, vector)
+        started = time.perf_counter()
+        features = np.stack([v for v in (cache.get(k) for k in keys) if v is not None])
+        read_s = time.perf_counter() - started
+        started = time.perf_counter()
+        _, info = fit_probe(features, labels, "single", n_labels, settings, seed=seed)
+        fit_s = time.perf_counter() - started
+    return {"probe_tracks": n_tracks, "probe_labels": n_labels, "probe_read_s": round(read_s, 3),
+            "probe_fit_s": round(fit_s, 2), "probe_c_grid": len(settings.c_grid),
+            "probe_cv_folds": info.get("cv_folds"), "probe_total_s": round(read_s + fit_s, 2)}
 
 
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
@@ -244,6 +308,12 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "peak_rss_mb": round(_rss_mb()["peak"], 1),
         }
         cache.close()
+        # 4. pretrained embeddings and the linear probe
+        if args.embed_tracks > 0:
+            result.update(embedding_bench(layout, cached_rows, args.embed_tracks))
+        if args.probe_tracks > 0:
+            result.update(probe_bench(args.probe_tracks))
+        result["peak_rss_mb"] = round(_rss_mb()["peak"], 1)
         return result
     finally:
         if tmp is not None:
@@ -270,6 +340,18 @@ def format_table(r: dict[str, Any]) -> str:
          f"({r['cache_resident_vs_int16']}x; memory-mapped, reclaimable page cache)"),
         ("pipeline working memory (independent of size)", f"{r['pipeline_working_memory_mb']} MB"),
     ]
+    if "embed_tracks" in r:
+        for name, what in (("back_to_back", "back-to-back patches (goal >= 25x)"),
+                           ("half_overlap", "half-overlapping (the probe's)")):
+            rows.append((f"embedding, {what}",
+                         f"{r[f'embed_{name}_x_real_time']:.1f}x real time: {r[f'embed_{name}_audio_s']:.0f} s of "
+                         f"audio, {r[f'embed_{name}_patches']} patches, {r[f'embed_{name}_patches_per_s']:.1f} "
+                         f"patches/s ({r['embed_model']} {r['embed_layer']}; decoding and log-mel included)"))
+    if "probe_tracks" in r:
+        rows.append((f"linear probe on {r['probe_tracks']:,} cached tracks",
+                     f"{r['probe_total_s']:.1f} s ({r['probe_read_s']:.2f} s reading the cache, "
+                     f"{r['probe_fit_s']:.1f} s fitting: {r['probe_c_grid']} C values x {r['probe_cv_folds']} "
+                     "folds + refit)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -293,6 +375,10 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument("--steps", type=int, default=10, help="training steps to time (default: 10)")
     parser.add_argument("--naive-crops", type=int, default=90, help="crops for the naive way (default: 90)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (default: 3)")
+    parser.add_argument("--embed-tracks", type=int, default=24,
+                        help="tracks embedded with musicnn-MSD, twice (default: 24; 0 skips it)")
+    parser.add_argument("--probe-tracks", type=int, default=1000,
+                        help="cached tracks the linear probe is trained on (default: 1000; 0 skips it)")
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
     quiet_tensorflow(args.verbose)

@@ -57,7 +57,8 @@ def test_bench_writes_its_table_and_json(tmp_path: Path, capsys) -> None:
 
     out = tmp_path / "bench.json"
     argv = ["--data", str(tmp_path), "--tracks", "20", "--seconds", "4.5", "--batches", "2", "--steps", "2",
-            "--naive-crops", "3", "--rounds", "1", "--width", "4", "--out", str(out), "-q"]
+            "--naive-crops", "3", "--rounds", "1", "--width", "4", "--embed-tracks", "2", "--probe-tracks", "60",
+            "--out", str(out), "-q"]
     assert main(argv) == 0
     table = capsys.readouterr().out
     assert "crops/s" in table and "speed-up vs naive" in table and str(out) in table
@@ -66,5 +67,9 @@ def test_bench_writes_its_table_and_json(tmp_path: Path, capsys) -> None:
                 "train_steps_per_s", "cache_resident_vs_int16", "speedup_no_augment_vs_naive"):
         assert result[key] > 0, key
     assert result["tracks"] == 20 and result["memory_mapped"] is True
+    assert "embedding, back-to-back patches" in table and "linear probe on 60 cached tracks" in table
+    for key in ("embed_back_to_back_x_real_time", "embed_half_overlap_x_real_time", "probe_fit_s"):
+        assert result[key] > 0, key
+    assert result["embed_half_overlap_patches"] > result["embed_back_to_back_patches"] > 0
     assert not any(tmp_path.glob("genre-bench-*"))  # generated audio is cleaned up
     assert main(["--data", str(tmp_path), "--tracks", "3", "-q"]) == 2

@@ -108,21 +108,25 @@ predict: $(STAMP) ## Top genres of FILES="a.mp3 b.wav" with the newest run (or R
 
 # ---------------------------------------------------------------- the offline demo
 
-demo: $(STAMP) ## Whole pipeline offline on the synthetic corpus (DEMO_DATA=data/demo): about 5 minutes on 2 cores
-	@echo "== 1/6 synthetic corpus: 9 genres, 90 artists, 360 tracks of procedural music"
+demo: $(STAMP) ## Whole pipeline offline on the synthetic corpus (DEMO_DATA=data/demo): about 7 minutes on 2 cores
+	@echo "== 1/7 synthetic corpus: 9 genres, 90 artists, 360 tracks of procedural music"
 	$(PY) -m collectors corpus --data $(DEMO_DATA)
-	@echo "== 2/6 labels: map genre claims through the taxonomy and resolve them"
+	@echo "== 2/7 labels: map genre claims through the taxonomy and resolve them"
 	$(PY) -m labeling resolve --data $(DEMO_DATA)
-	@echo "== 3/6 splits (artist-disjoint) and the training manifest"
+	@echo "== 3/7 splits (artist-disjoint) and the training manifest"
 	$(PY) -m labeling split --data $(DEMO_DATA)
 	$(PY) -m labeling build --data $(DEMO_DATA)
-	@echo "== 4/6 audit"
+	@echo "== 4/7 audit"
 	$(PY) -m labeling audit --data $(DEMO_DATA)
-	@echo "== 5/6 train the CNN (rerun 'make demo' after an interruption: it continues)"
+	@echo "== 5/7 train the CNN (rerun 'make demo' after an interruption: it continues)"
 	run=$$($(PY) -m training train --data $(DEMO_DATA) --preset cpu --run demo) && \
-	echo "== 6/6 evaluate on the test split next to the MFCC baseline" && \
+	echo "== 6/7 evaluate on the test split next to the MFCC baseline" && \
 	$(PY) -m training evaluate "$$run" --data $(DEMO_DATA) --expect-accuracy 0.85 --expect-margin 10 && \
-	echo && echo "Demo done. Audit: $(DEMO_DATA)/reports/audit/report.md  Model report: $$run/report.md"
+	echo "== 7/7 linear probe on pretrained musicnn-MSD embeddings (10 patches per track, cached), same test split" && \
+	probe=$$($(PY) -m training train --data $(DEMO_DATA) --model probe --max-patches 10 --run demo-probe) && \
+	$(PY) -m training evaluate "$$probe" --data $(DEMO_DATA) --expect-accuracy 0.6 && \
+	echo && echo "Demo done. Audit: $(DEMO_DATA)/reports/audit/report.md  Model report (CNN vs probe vs MFCC):" \
+	"$$run/report.md  Probe report: $$probe/report.md"
 
 clean-demo: ## Delete the demo data folder (DEMO_DATA)
 	rm -rf -- "$(DEMO_DATA)"
@@ -137,7 +141,7 @@ bench-spotify: $(STAMP) ## Spotify requests per 1,000 playlist tracks vs the flo
 bench-audio: $(STAMP) ## Conversion throughput vs plain ffmpeg, and speed-up with workers
 	$(PY) -m collectors.audio.bench --data $(DATA)
 
-bench-train: $(STAMP) ## Training input pipeline vs naive librosa per crop, steps/s, memory per hour of audio
+bench-train: $(STAMP) ## Training input pipeline vs naive librosa per crop, steps/s, memory per hour of audio, embeddings x real time, probe fit
 	$(PY) -m training.bench --data $(DATA)
 
 bench-match: $(STAMP) ## YouTube matching on hand-labelled search results: right pick, wrong recordings accepted

@@ -309,3 +309,10 @@ def test_probe_bundle_refuses_a_probe_of_another_size(probe_run: Path, tmp_path:
     (run.path / "probe.npz").unlink()
     with pytest.raises(UserError, match="no fitted probe"):
         load_probe(run)
+
+
+def test_predict_without_run_finds_the_newest_probe_run(probe_run: Path, probe_corpus: Layout) -> None:
+    from training.runs.rundir import RunDir
+
+    run = RunDir.newest(probe_corpus)
+    assert run.path == probe_run and run.is_finished and run.trained_file == run.probe_file

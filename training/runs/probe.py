@@ -54,7 +54,6 @@ from .rundir import JSONObject, RunDir
 
 log = logging.getLogger(__name__)
 
-PROBE_FILE = "probe.npz"
 PROBE_INFO = "probe.json"
 FORMAT = 1
 #: The cross-validation score that chooses C (what the class-balanced regression optimises).
@@ -62,8 +61,8 @@ CV_SCORING = "balanced_accuracy"
 
 
 def probe_file(run: RunDir) -> Path:
-    """The fitted probe of a run folder (RunDir names the CNN's files; the probe's are named here)."""
-    return run.path / PROBE_FILE
+    """The fitted probe of a run folder (RunDir owns the name)."""
+    return run.probe_file
 
 
 def probe_info_file(run: RunDir) -> Path:

@@ -114,12 +114,12 @@ class RunDir:
 
     @classmethod
     def newest(cls, layout: Layout) -> RunDir:
-        """The most recently trained finished run (newest model.keras) under ``<data>/runs``."""
+        """The most recently trained finished run (CNN or probe) under ``<data>/runs``."""
         finished = [run for run in cls.all(layout) if run.is_finished]
         if not finished:
-            raise UserError(f"{layout.runs}: no trained run found (no <run>/model.keras); train one with "
-                            "`python -m training train` or pass --run RUN_DIR")
-        return max(finished, key=lambda run: (run.model_file.stat().st_mtime, run.name))
+            raise UserError(f"{layout.runs}: no trained run found (no <run>/model.keras or probe.npz); train "
+                            "one with `python -m training train` or pass --run RUN_DIR")
+        return max(finished, key=lambda run: (run.trained_file.stat().st_mtime, run.name))
 
     # ------------------------------------------------------------ paths
 
@@ -141,6 +141,16 @@ class RunDir:
     @property
     def model_file(self) -> Path:
         return self.path / "model.keras"
+
+    @property
+    def probe_file(self) -> Path:
+        """A probe run's fitted probe (plain arrays), written last: its presence means finished."""
+        return self.path / "probe.npz"
+
+    @property
+    def trained_file(self) -> Path:
+        """What a finished run's predictions come from: the CNN's model, else a probe's arrays."""
+        return self.model_file if self.model_file.is_file() or not self.probe_file.is_file() else self.probe_file
 
     @property
     def history_file(self) -> Path:
@@ -215,8 +225,8 @@ class RunDir:
 
     @property
     def is_finished(self) -> bool:
-        """A trained model and its settings are there: predict and evaluate can use it."""
-        return self.model_file.is_file() and self.config_file.is_file()
+        """A trained model (or probe) and its settings are there: predict and evaluate can use it."""
+        return self.trained_file.is_file() and self.config_file.is_file()
 
     @property
     def is_empty(self) -> bool:

@@ -87,6 +87,8 @@ def test_download_offline_stops_at_the_first_search_and_keeps_finished_downloads
     from tests.fixtures.corpus import tiny_data_folder
 
     layout = tiny_data_folder(tmp_path / "data")
+    tracks = layout.table_path(TRACKS)  # collected tracks (the corpus's own are never searched for)
+    write_table(tracks, TRACKS, [{**r, "origin": "csv"} for r in read_table(tracks, TRACKS)])
     table = layout.table_path(DOWNLOADS)
     finished = [r for r in read_table(table, DOWNLOADS) if r["track_id"] != "tr-nosplit"]
     write_table(table, DOWNLOADS, finished)  # one track still to download

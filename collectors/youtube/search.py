@@ -16,7 +16,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
-from collectors.net.errors import StopRun
+from collectors.net.errors import StopRun, Unreachable
+from collectors.net.reach import connect_failure
 from manifests.schema import YOUTUBE_ID_PATTERN
 
 from .errors import YouTubeStop, clean_message, stop_for
@@ -265,6 +266,9 @@ class YtDlpSearcher:
                 info = ydl.extract_info(query, download=False) or {}
         except Exception as exc:
             _raise_if_stop(exc)
+            failure = connect_failure(exc, "https://www.youtube.com/")
+            if failure is not None:  # offline: every further search fails the same way, so stop the stage
+                raise Unreachable(failure.host or "www.youtube.com", failure.why) from None
             raise SearchError(f"yt-dlp search failed: {clean_message(str(exc))}") from None
         out = [c for rank, e in enumerate(info.get("entries") or ())
                if isinstance(e, Mapping) and (c := candidate_from_ytdlp(e, rank))]

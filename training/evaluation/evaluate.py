@@ -389,24 +389,10 @@ def evaluate_run(run: RunDir, layout: Layout, *, split: str = "test", baseline: 
     scored = score_tracks(bundle, layout, truth.rows, n_crops, desc=f"evaluating ({split})")
     seconds = time.perf_counter() - started
     crop_truth = truth.values[scored.crop_owner]
-    result: JSONObject = {
-        "run": run.name,
-        "task": task,
-        "split": split,
-        "labels": labels,
-        "threshold": threshold if task == "multi" else None,
-        "evaluated_at": utc_now_text(),
-        "manifest": str(manifest),
-        "model": bundle.config.model,
-        "artist_disjoint": True,
-        "n_tracks": len(truth.rows),
-        "n_crops": int(scored.crop_probs.shape[0]),
-        "crop_seconds": round(bundle.crop_samples / bundle.sample_rate, 3),
-        "not_scored": {k: v for k, v in truth.skipped.items() if v},
-        "eval_seconds": seconds,
-        "song": M.compute(task, truth.values, scored.song_probs, labels, threshold),
-        "crop": M.compute(task, crop_truth, scored.crop_probs, labels, threshold),
-    }
+    result = _metrics(run, split, labels, task, threshold, manifest, bundle.config.model, truth, seconds,
+                      scored.song_probs, n_crops=int(scored.crop_probs.shape[0]),
+                      crop_seconds=round(bundle.crop_samples / bundle.sample_rate, 3),
+                      crop=M.compute(task, crop_truth, scored.crop_probs, labels, threshold))
     predictions = predictions_csv(task, labels, truth.rows, truth.values, scored.song_probs, threshold,
                                   scored.n_crops)
     return _write_evaluation(run, layout, rows, split, RunSpec.of(bundle), result, predictions, baseline)
@@ -437,6 +423,18 @@ def _evaluate_probe(run: RunDir, layout: Layout, rows: Sequence[Row], manifest: 
     probs = probe.predict_embeddings(embedded.vectors)
     seconds = time.perf_counter() - started
     settings = probe.settings
+    result = _metrics(run, split, labels, task, threshold, manifest, probe.config.model, truth, seconds, probs,
+                      pretrained={**settings.as_json(), "size": probe.embedder.size,
+                                  "description": settings.describe()})
+    predictions = predictions_csv(task, labels, truth.rows, truth.values, probs, threshold)
+    return _write_evaluation(run, layout, rows, split, RunSpec.read(run), result, predictions, baseline)
+
+
+def _metrics(run: RunDir, split: str, labels: list[str], task: str, threshold: float, manifest: Path, model: str,
+             truth: Truth, seconds: float, song_probs: np.ndarray, *, pretrained: JSONObject | None = None,
+             n_crops: int | None = None, crop_seconds: float | None = None,
+             crop: JSONObject | None = None) -> JSONObject:
+    """metrics.json of an evaluation, CNN or probe alike (a probe has no crops, a CNN no pretrained part)."""
     result: JSONObject = {
         "run": run.name,
         "task": task,
@@ -445,19 +443,21 @@ def _evaluate_probe(run: RunDir, layout: Layout, rows: Sequence[Row], manifest: 
         "threshold": threshold if task == "multi" else None,
         "evaluated_at": utc_now_text(),
         "manifest": str(manifest),
-        "model": probe.config.model,
-        "pretrained": {**settings.as_json(), "size": probe.embedder.size, "description": settings.describe()},
+        "model": model,
+    }
+    if pretrained is not None:
+        result["pretrained"] = pretrained
+    result.update({
         "artist_disjoint": True,
         "n_tracks": len(truth.rows),
-        "n_crops": None,
-        "crop_seconds": None,
+        "n_crops": n_crops,
+        "crop_seconds": crop_seconds,
         "not_scored": {k: v for k, v in truth.skipped.items() if v},
         "eval_seconds": seconds,
-        "song": M.compute(task, truth.values, probs, labels, threshold),
-        "crop": None,
-    }
-    predictions = predictions_csv(task, labels, truth.rows, truth.values, probs, threshold)
-    return _write_evaluation(run, layout, rows, split, RunSpec.read(run), result, predictions, baseline)
+        "song": M.compute(task, truth.values, song_probs, labels, threshold),
+        "crop": crop,
+    })
+    return result
 
 
 def _write_evaluation(run: RunDir, layout: Layout, rows: Sequence[Row], split: str, spec: RunSpec,

@@ -57,36 +57,14 @@ def _dbfs(value: float) -> float:
 def _riff_pcm16(path: Path) -> tuple[int, int, int, int] | None:
     """(sample_rate, channels, data_offset, data_bytes) of a plain 16-bit PCM WAV, else None.
 
-    Our converter writes exactly this, so reading the header ourselves lets the level
-    check run on a memory map instead of decoding the file a second time.
+    Our converter writes exactly this, so reading the header ourselves (the one RIFF walker,
+    :func:`read_wav_header`) lets the level check run on a memory map instead of decoding the
+    file a second time.
     """
-    with open(path, "rb") as handle:
-        head = handle.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-            return None
-        fmt: tuple[int, int, int] | None = None
-        while True:
-            chunk = handle.read(8)
-            if len(chunk) < 8:
-                return None
-            ident, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
-            if ident == b"fmt ":
-                body = handle.read(size + (size & 1))
-                if len(body) < 16:
-                    return None
-                tag, channels, rate = struct.unpack("<HHI", body[:8])
-                bits = struct.unpack("<H", body[14:16])[0]
-                if tag == 0xFFFE and len(body) >= 26:  # WAVE_FORMAT_EXTENSIBLE: the sub-format decides
-                    tag = struct.unpack("<H", body[24:26])[0]
-                fmt = (tag, channels, rate) if bits == 16 else (0, channels, rate)
-            elif ident == b"data":
-                if fmt is None or fmt[0] != 1:
-                    return None
-                offset = handle.tell()
-                available = path.stat().st_size - offset
-                return fmt[2], fmt[1], offset, min(size, available) if size else available
-            else:
-                handle.seek(size + (size & 1), 1)
+    header = read_wav_header(path)
+    if isinstance(header, WavProblem) or header.format_tag != 1 or header.bits != 16:
+        return None
+    return header.sample_rate, header.channels, header.data_offset, header.data_present
 
 
 def _level(samples: np.ndarray) -> tuple[float, float]:

@@ -43,7 +43,7 @@ $(STAMP): pyproject.toml
 	@$(PY) -m pip install --quiet --upgrade pip
 	@# compat: the checkout goes on sys.path, so a data folder's manifests/ directory in the current
 	@# folder can never shadow the manifests package (the default editable hook loses to it).
-	@$(PY) -m pip install --quiet -e '.[train,dev]' --config-settings editable_mode=compat
+	@$(PY) -m pip install --quiet -e '.[train,export,jax,dev]' --config-settings editable_mode=compat
 	@touch $@
 
 venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml

@@ -100,6 +100,17 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+from tests.fixtures.browser import browser  # noqa: E402,F401  (a fixture: a headless Chromium)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """Say clearly when the real-browser tests did not run, and how to make them run."""
+    from tests.fixtures.browser import MISSING
+
+    if MISSING:
+        terminalreporter.write_line(f"browser tests skipped ({len(MISSING)}): {MISSING[0]}", yellow=True)
+
+
 @pytest.fixture
 def shared_dir() -> Path:
     """The shared/ folder with contracts and real audio; skip loudly if the checkout lacks it."""

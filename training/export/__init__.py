@@ -1,0 +1,1 @@
+"""Models usable without the toolkit (``python -m training export RUN``)."""

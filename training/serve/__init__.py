@@ -1,0 +1,1 @@
+"""The model web app and API (``python -m training serve RUN``)."""

@@ -16,6 +16,7 @@ PLAYLISTS ?=
 export PLAYLISTS
 RYM_PAGES ?=
 LABELS_ARGS ?=
+SPLIT_ARGS ?=
 DOWNLOAD_ARGS ?=
 COOKIES ?=
 TRAIN_ARGS ?=
@@ -84,8 +85,8 @@ download: $(STAMP) ## 3. Find each track on YouTube, download its audio, convert
 doctor: $(STAMP) ## Check ffmpeg, yt-dlp, the JS runtime (deno) and the cookies file; says what to fix
 	$(PY) -m collectors doctor --data $(DATA) $(if $(COOKIES),--cookies "$(COOKIES)")
 
-split: $(STAMP) ## Artist-disjoint, genre-stratified train/validation/test splits
-	$(PY) -m labeling split --data $(DATA)
+split: $(STAMP) ## Artist-disjoint, genre-stratified splits (SPLIT_ARGS="--no-artists album" for unknown artists)
+	$(PY) -m labeling split --data $(DATA) $(SPLIT_ARGS)
 
 manifest: $(STAMP) ## Join tracks, labels, audio and splits into DATA/manifests/training.csv
 	$(PY) -m labeling build --data $(DATA)

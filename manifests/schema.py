@@ -26,6 +26,7 @@ ISRC_PATTERN = r"[A-Z]{2}[A-Z0-9]{3}[0-9]{7}"
 SPOTIFY_ID_PATTERN = r"[0-9A-Za-z]{22}"
 YOUTUBE_ID_PATTERN = r"[0-9A-Za-z_-]{11}"
 SHA256_PATTERN = r"[0-9a-f]{64}"
+UUID_PATTERN = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 DATE_PATTERN = r"[0-9]{4}(-[0-9]{2}(-[0-9]{2})?)?"
 TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
 #: Canonical genre names: lower-case words joined by single spaces or hyphens.
@@ -124,6 +125,9 @@ TRACKS = Table(
         _c("playlists", "list", "Playlist IDs (or export file names) the track was found in, first seen first."),
         _c("origin", "str", "Where the row came from.", required=True,
            allowed=("spotify", "exportify", "csv", "synthetic", "local")),
+        _c("musicbrainz_id", "str", "MusicBrainz recording ID (MBID, a lower-case UUID), e.g. from an imported "
+           "file's tags; the labels stage then looks the recording up by it instead of searching.",
+           pattern=UUID_PATTERN),
     ),
 )
 
@@ -219,6 +223,10 @@ DOWNLOADS = Table(
            "it (outside the data folder; empty for downloads)."),
         _c("source_sha256", "str", "SHA-256 of that original file (the track ID is derived from it).",
            pattern=SHA256_PATTERN),
+        _c("clip_start_seconds", "float", "With --clip-seconds: where the kept excerpt starts in the original "
+           "audio, in seconds (empty: the whole track was kept).", minimum=0.0, decimals=3),
+        _c("clip_seconds", "float", "With --clip-seconds: the excerpt length asked for (audio_duration_s is "
+           "shorter when the track is; short tracks are never padded).", minimum=0.0, decimals=3),
     ),
 )
 

@@ -323,6 +323,8 @@ class ImportStage:
             "release_date": (fma.date if fma else None) or tags.date,
             "duration_ms": int(round(tags.duration_s * 1000)) if tags.duration_s else None,
             "isrc": tags.isrc, "origin": ORIGIN,
+            # the recording's MBID from the tags: ``labels`` looks it up directly instead of searching
+            "musicbrainz_id": tags.musicbrainz_recording_id,
         }
         evidence = display_path(found.path)
         claims: list[Row] = []

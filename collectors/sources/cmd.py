@@ -41,10 +41,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="your e-mail or URL for the User-Agent (default: $GENRE_CONTACT); MusicBrainz and "
                         "live RateYourMusic require one")
     p.add_argument("--musicbrainz-url", default=None, metavar="URL",
-                   help="WS/2 base URL, for a MusicBrainz mirror (default: $GENRE_MUSICBRAINZ_URL or "
-                        "https://musicbrainz.org/ws/2)")
-    p.add_argument("--musicbrainz-request-interval", type=float, default=1.0, metavar="S",
-                   help="seconds between two MusicBrainz requests (default 1; musicbrainz.org itself never below 1)")
+                   help="a MusicBrainz mirror, e.g. http://localhost:5000 (its /ws/2 is added; default: "
+                        "$MUSICBRAINZ_URL, also read from .env, or https://musicbrainz.org/ws/2)")
+    p.add_argument("--musicbrainz-request-interval", type=float, default=None, metavar="S",
+                   help="seconds between two MusicBrainz requests (default: 1 for musicbrainz.org, which is "
+                        "never asked faster; none for a mirror)")
     p.add_argument("--fresh", action="store_true",
                    help="look up tracks finished in earlier runs again (cached answers are reused)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N tracks")
@@ -83,11 +84,21 @@ def _build(name: str, args: argparse.Namespace, layout: Layout, contact: str | N
     if name == "musicbrainz":
         from . import musicbrainz
 
+        try:
+            url = musicbrainz.api_url(args.musicbrainz_url)
+        except ValueError as exc:
+            flag = "--musicbrainz-url" if args.musicbrainz_url else f"${musicbrainz.ENV_URL}"
+            raise UserError(f"{flag}: {exc}") from None
         interval = args.musicbrainz_request_interval
-        if not interval > 0:
-            raise UserError(f"--musicbrainz-request-interval {interval:g}: must be > 0 seconds")
+        if interval is None:
+            interval = musicbrainz.default_interval(url)
+        elif not interval >= 0:
+            raise UserError(f"--musicbrainz-request-interval {interval:g}: must be >= 0 seconds")
+        if not musicbrainz.is_public(url):
+            log.info("musicbrainz: using the mirror %s (%s)", url,
+                     f"{interval:g} s between requests" if interval else "no pause between requests")
         policy = musicbrainz.default_policy(http / "musicbrainz.sqlite", contact=contact, interval_s=interval)
-        return musicbrainz.MusicBrainzSource(make_session(policy), base_url=args.musicbrainz_url)
+        return musicbrainz.MusicBrainzSource(make_session(policy), base_url=url)
     if name == "lastfm":
         from . import lastfm
 

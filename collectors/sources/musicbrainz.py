@@ -2,8 +2,15 @@
 
 Requests go to the WS/2 JSON API through the polite layer at 1 request/s (the
 MusicBrainz rule) with the user's contact in the User-Agent, and are cached
-forever, so a rerun asks nothing twice.  Per track:
+forever, so a rerun asks nothing twice.  ``MUSICBRAINZ_URL`` (or ``.env``, or
+``--musicbrainz-url``) points the stage at a mirror of your own (the official Docker
+setup answers at ``http://localhost:5000``): the 1 request/s rule is musicbrainz.org's,
+so a mirror is asked as fast as it answers unless ``--musicbrainz-request-interval``
+says otherwise.  Per track:
 
+0. when the tracks row carries a ``musicbrainz_id`` (an imported file's tags had one),
+   that recording is fetched directly (step 2) and nothing is searched; an ID the
+   server does not know (404) falls back to step 1;
 1. ``/ws/2/isrc/{isrc}?inc=artist-credits``: the recordings with this ISRC; the one
    whose title and artist match the track best is used.  Without an ISRC (or when it
    is unknown) a search ``recording:"title" AND artist:"artist" AND dur:[..]`` is made and
@@ -22,9 +29,11 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 from rapidfuzz import fuzz
@@ -39,7 +48,15 @@ log = logging.getLogger(__name__)
 NAME = "musicbrainz"
 API_URL = "https://musicbrainz.org/ws/2"
 WEB_URL = "https://musicbrainz.org"
-ENV_URL = "GENRE_MUSICBRAINZ_URL"
+#: a mirror's URL (``http://localhost:5000`` or its ``/ws/2``); the older name still works
+ENV_URL = "MUSICBRAINZ_URL"
+ENV_URL_OLD = "GENRE_MUSICBRAINZ_URL"
+#: the public server: its 1 request/s rule applies to it (and its subdomains) only
+PUBLIC_HOST = "musicbrainz.org"
+PUBLIC_INTERVAL_S = 1.0
+#: seconds between two requests to a mirror unless told otherwise: none (it is yours)
+MIRROR_INTERVAL_S = 0.0
+_MBID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 #: a search hit needs at least this MusicBrainz score (0-100) ...
 MIN_SEARCH_SCORE = 90
 #: ... and titles/artists at least this similar (0-100)
@@ -49,11 +66,50 @@ DURATION_TOLERANCE_MS = 7000
 RECORDING_INC = "genres+tags+artist-credits+releases+release-groups"
 
 
+def api_url(url: str | None = None, environ: Mapping[str, str] | None = None) -> str:
+    """The WS/2 base URL: ``url``, else ``$MUSICBRAINZ_URL`` (``$GENRE_MUSICBRAINZ_URL``), else the public API.
+
+    A mirror named by its root (``http://localhost:5000``, as its Docker setup prints it)
+    gets ``/ws/2`` appended; a URL that is not http(s) is a ``ValueError`` naming it.
+    """
+    env = os.environ if environ is None else environ
+    chosen = (url or env.get(ENV_URL) or env.get(ENV_URL_OLD) or "").strip() or API_URL
+    parts = urlsplit(chosen)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ValueError(f"MusicBrainz URL {chosen!r}: expected http(s)://HOST[:PORT][/ws/2], "
+                         "e.g. http://localhost:5000")
+    path = parts.path.rstrip("/")
+    if not path.endswith("/ws/2"):
+        path += "/ws/2"
+    return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
+
+
+def is_public(url: str) -> bool:
+    """Whether ``url`` is the public musicbrainz.org (whose rate rule applies), not a mirror."""
+    host = (urlsplit(url).hostname or "").lower()
+    return host == PUBLIC_HOST or host.endswith("." + PUBLIC_HOST)
+
+
+def default_interval(url: str) -> float:
+    """Seconds between requests when nobody chose: 1 for musicbrainz.org, none for a mirror."""
+    return PUBLIC_INTERVAL_S if is_public(url) else MIRROR_INTERVAL_S
+
+
 def default_policy(cache_path: Path | None, *, contact: str | None = None, interval_s: float = 1.0) -> Policy:
-    """MusicBrainz's rules: 1 request/s (floored in the layer for musicbrainz.org), identify yourself."""
-    return Policy.api(min_interval_s=interval_s, jitter_s=0.1, max_retries=4, backoff_base_s=2.0,
-                      retry_after_cap_s=300.0, contact=contact, require_contact=True, cache_path=cache_path,
-                      cache_codes=(200, 404))
+    """MusicBrainz's rules: 1 request/s (floored in the layer for musicbrainz.org), identify yourself.
+
+    ``interval_s`` is what a mirror gets; musicbrainz.org never goes below its floor
+    (``collectors.net.policy.HOST_FLOORS``), whatever is asked.
+    """
+    return Policy.api(min_interval_s=interval_s, jitter_s=0.1 if interval_s else 0.0, max_retries=4,
+                      backoff_base_s=2.0, retry_after_cap_s=300.0, contact=contact, require_contact=True,
+                      cache_path=cache_path, cache_codes=(200, 404))
+
+
+def track_mbid(track: Mapping[str, Any]) -> str | None:
+    """The tracks row's ``musicbrainz_id`` when it is a well-formed MBID (lower-cased), else None."""
+    value = str(track.get("musicbrainz_id") or "").strip().lower()
+    return value if _MBID.match(value) else None
 
 
 def _lucene(text: str) -> str:
@@ -74,9 +130,10 @@ class MusicBrainzSource:
 
     name = NAME
 
-    def __init__(self, session: PoliteSession, base_url: str | None = None) -> None:
+    def __init__(self, session: PoliteSession, base_url: str | None = None,
+                 environ: Mapping[str, str] | None = None) -> None:
         self.session = session
-        self.base_url = (base_url or os.environ.get(ENV_URL) or API_URL).rstrip("/")
+        self.base_url = api_url(base_url, environ)
 
     # ------------------------------------------------------------ HTTP
     def _get(self, path: str, **params: str) -> dict[str, Any] | None:
@@ -168,20 +225,27 @@ class MusicBrainzSource:
 
     def claims_for(self, track: Mapping[str, Any]) -> list[Claim]:
         track_id = str(track["track_id"])
-        isrc = str(track.get("isrc") or "").strip().upper()
-        rec, how = None, ""
-        if isrc:
-            rec, how = self._by_isrc(track, isrc), f"ISRC {isrc}"
-        if rec is None:
-            rec = self._by_search(track)
-            how = f"search artist+title+duration (score {rec.get('score')})" if rec else ""
-        if rec is None:
-            log.debug("%s: no MusicBrainz recording found", track_id)
-            return []
-        mbid = str(rec["id"])
-        full = self._get(f"recording/{mbid}", inc=RECORDING_INC)
-        if full is None:
-            return []
+        known = track_mbid(track)
+        full = self._get(f"recording/{known}", inc=RECORDING_INC) if known else None
+        if full is not None and known is not None:
+            mbid, how = known, f"MusicBrainz ID {known} (tracks table)"
+        else:
+            if known:
+                log.info("%s: MusicBrainz does not know recording %s; searching instead", track_id, known)
+            isrc = str(track.get("isrc") or "").strip().upper()
+            rec, how = None, ""
+            if isrc:
+                rec, how = self._by_isrc(track, isrc), f"ISRC {isrc}"
+            if rec is None:
+                rec = self._by_search(track)
+                how = f"search artist+title+duration (score {rec.get('score')})" if rec else ""
+            if rec is None:
+                log.debug("%s: no MusicBrainz recording found", track_id)
+                return []
+            mbid = str(rec["id"])
+            full = self._get(f"recording/{mbid}", inc=RECORDING_INC)
+            if full is None:
+                return []
         levels: list[tuple[str, str | None, dict[str, Any] | None]] = [("recording", mbid, full)]
         group = self._release_group(track, full)
         levels.append(("release-group", str(group["id"]) if group else None, None))

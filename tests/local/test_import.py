@@ -106,6 +106,8 @@ def test_a_messy_library(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
     # tags: title, artists, ISRC; unknown artists credited [unknown]; tags that cannot be read fall back
     assert (tracks[v23]["title"], tracks[v23]["artists"], tracks[v23]["isrc"]) == ("Three", ["Band A"],
                                                                                    "USRC17607839")
+    assert tracks[v23]["musicbrainz_id"] == MBID  # the labels stage looks it up by this ID
+    assert tracks[_tid(lib / "rock" / "v24.mp3")]["musicbrainz_id"] is None
     assert tracks[_tid(lib / "rock" / "v24.mp3")]["artists"] == ["A", "B"]
     assert tracks[_tid(lib / "jazz" / "v1.mp3")]["artists"] == ["V1 Band"]
     latin = tracks[_tid(lib / "jazz" / "latin.mp3")]

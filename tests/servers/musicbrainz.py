@@ -10,6 +10,8 @@ REC_TEARDROP = "0a6a4b1c-0c1e-4b8a-9c55-2d1c9f4d8e01"
 REC_ANGEL = "1b7b5c2d-1d2f-4c9b-8d66-3e2d0f5e9f02"
 REC_UNKNOWN = "2c8c6d3e-2e3f-4dac-9e77-4f3e1f6fa003"
 REC_TAGGED = "3d9d7e4f-3f4f-4ebd-8f88-5f4f2f7fb104"
+#: known only by its MBID (no ISRC, no search hit): found through tracks.musicbrainz_id alone
+REC_BY_ID = "7e1e8f9a-7a8b-4c9d-8e0f-9a8b7c6d5e04"
 RG_MEZZANINE = "4eae8f5f-4f5f-4fce-9f99-6f5f3f8fc205"
 RG_COMPILATION = "5fbf9f6f-5f6f-4fdf-8faa-7f6f4f9fd306"
 ART_MASSIVE = "10adbe5e-a2c0-4bf3-8249-2b4cbf6e6ca8"
@@ -42,6 +44,8 @@ RECORDINGS = {
                          groups=[(RG_COMPILATION, "Collected", "Compilation"), (RG_MEZZANINE, "Mezzanine", "Album")]),
     REC_UNKNOWN: recording(REC_UNKNOWN, "Exchange", 251000),
     REC_TAGGED: recording(REC_TAGGED, "Dissolved Girl", 366000, tags=[("bristol", 2), ("seen live", 1)]),
+    REC_BY_ID: recording(REC_BY_ID, "Inertia Creeps", 357000, genres=[("trip hop", 4), ("dub", 2)],
+                         groups=[(RG_MEZZANINE, "Mezzanine", "Album")]),
 }
 GROUPS = {
     RG_MEZZANINE: {"id": RG_MEZZANINE, "title": "Mezzanine", "primary-type": "Album", "secondary-types": [],
@@ -90,10 +94,11 @@ def _search(hit: Hit) -> Reply:
                        "recordings": hits})
 
 
-def serve_musicbrainz(site: LocalSite) -> None:
+def serve_musicbrainz(site: LocalSite, *, unknown_recordings: tuple[str, ...] = ()) -> None:
+    """Every WS/2 route the label source uses; ``unknown_recordings``: MBIDs answered with a 404 lookup."""
     for code in [*ISRCS, "USXXX0000000"]:
         site.route(f"/ws/2/isrc/{code}", _isrc)
-    for mbid in RECORDINGS:
+    for mbid in [*RECORDINGS, *unknown_recordings]:
         site.route(f"/ws/2/recording/{mbid}", _entity(RECORDINGS))
     for mbid in GROUPS:
         site.route(f"/ws/2/release-group/{mbid}", _entity(GROUPS))

@@ -1,0 +1,283 @@
+"""Metadata stages at 100,000 tracks: reading, validate, resolve, split, build, audit.
+
+``python -m tests.bench.metadata --data DIR [--tracks 100000]`` generates a data folder of
+``--tracks`` tracks once (``DIR/bench/metadata-<N>/``: tracks, playlists, ~3 claims per track,
+downloads and one tiny but valid 16 kHz WAV per downloaded track, then labels, splits and the
+training manifest written by the real commands), then times:
+
+* reading each table in-process (``read_table`` and ``read_frame``), target 2 s each;
+* the real commands in subprocesses, as a user runs them: ``manifests validate`` (target 5 s),
+  ``labeling resolve``, ``labeling split`` and ``labeling split --fresh``, ``labeling build`` and
+  ``labeling audit`` (target 10 s each).
+
+Every command starts from the same pristine manifests (copied back before each run), so reruns
+of the benchmark time the same work. A step over its target is run again under cProfile and the
+profile is saved beside the results (``DIR/bench/metadata-profiles/<step>.prof`` and a ``.txt``
+with the 30 most expensive functions). Prints a table and writes ``DIR/bench/metadata.json``.
+Lives in ``tests/bench`` because it runs ``labeling`` commands (``manifests`` imports nothing of ours).
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import io
+import json
+import os
+import platform
+import pstats
+import shutil
+import struct
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from manifests.cliutil import add_common_arguments, run_main, setup_logging
+from manifests.io import read_table, write_table
+from manifests.layout import Layout
+from manifests.schema import TABLES
+
+#: Bump when the generated folder changes shape, so an old one is rebuilt.
+GENERATOR_VERSION = 1
+READ_TARGET_S = 2.0
+TARGETS_S = {"validate": 5.0, "resolve": 10.0, "split": 10.0, "split --fresh": 10.0, "build": 10.0,
+             "audit": 10.0}
+RAW_GENRES = ("Rock", "Hard Rock", "indie rock", "Pop", "Hip-Hop", "jazz", "blues", "heavy metal", "techno",
+              "deep house", "classical", "country", "folk", "reggae", "soul", "funk", "punk", "electronic",
+              "trap", "ambient", "disco", "grunge", "bebop", "drum and bass")
+#: Samples per generated WAV: 10 ms at 16 kHz, enough to be a real file, small enough for 100k of them.
+WAV_FRAMES = 160
+RATE = 16000
+
+
+def wav_bytes(index: int) -> bytes:
+    """A valid 16 kHz mono PCM16 WAV whose samples encode ``index`` (so every file hashes differently)."""
+    data = struct.pack("<Q", index) * (WAV_FRAMES * 2 // 8)
+    header = struct.pack("<4sI4s4sIHHIIHH4sI", b"RIFF", 36 + len(data), b"WAVE", b"fmt ", 16, 1, 1, RATE,
+                         RATE * 2, 2, 16, b"data", len(data))
+    return header + data
+
+
+def _isrc(index: int) -> str:
+    return f"QZ{'ABC'[index % 3]}{index % 100:02d}{index % 10_000_000:07d}"
+
+
+def generate(root: Path, n: int, seed: int = 7) -> None:
+    """Write tracks, playlists, claims, downloads and WAVs of ``n`` tracks into ``root``."""
+    import random
+
+    rng = random.Random(seed)
+    layout = Layout.at(root)
+    layout.audio.mkdir(parents=True, exist_ok=True)
+    n_artists = max(3, n // 8)
+    n_playlists = max(1, n // 200)
+    playlist_genre = {f"pl{p:05d}": RAW_GENRES[p % len(RAW_GENRES)] for p in range(n_playlists)}
+    playlists = [{"genre": g, "playlist_id": pid, "name": f"{g} mix {pid}", "n_items": 0, "n_tracks": 0,
+                  "status": "ok", "fetched_at": "2026-01-01T00:00:00Z"} for pid, g in playlist_genre.items()]
+    tracks, claims, downloads = [], [], []
+    for i in tqdm(range(n), desc="generate rows", unit="track", mininterval=1.0):
+        tid = f"t{i:07d}"
+        artists = [f"Artist {rng.randrange(n_artists)}"]
+        if rng.random() < 0.03:  # featurings join artist groups, as in real collections
+            artists.append(f"Artist {rng.randrange(n_artists)}")
+        isrc = _isrc(i - 1 if i % 500 == 1 else i)  # a few recordings found twice under two IDs
+        pl = rng.sample(sorted(playlist_genre), 2 if rng.random() < 0.2 else 1)
+        tracks.append({"track_id": tid, "title": f"Song {i}", "artists": list(dict.fromkeys(artists)),
+                       "album": f"Album {i // 10}", "release_date": f"{1960 + i % 60}", "isrc": isrc,
+                       "playlists": pl, "origin": "spotify"})
+        for p in pl:
+            claims.append({"track_id": tid, "source": "playlist", "raw_genre": playlist_genre[p], "weight": 1.0,
+                           "evidence": p})
+        main = playlist_genre[pl[0]]
+        claims.append({"track_id": tid, "source": "musicbrainz", "raw_genre": main.lower(),
+                       "weight": round(rng.uniform(0.3, 1.0), 3), "evidence": f"mb-{i}", "detail": "votes 3"})
+        other = RAW_GENRES[rng.randrange(len(RAW_GENRES))] if rng.random() < 0.7 else "weird stuff"
+        claims.append({"track_id": tid, "source": "lastfm", "raw_genre": other,
+                       "weight": round(rng.uniform(0.1, 1.0), 3), "evidence": f"lastfm-{i}"})
+        if rng.random() < 0.03:
+            downloads.append({"track_id": tid, "status": "no_match", "reason": "no candidate passed the threshold",
+                              "retryable": False, "attempts": 1, "updated_at": "2026-01-01T00:00:00Z"})
+            continue
+        blob = wav_bytes(i)
+        path = layout.audio_path(tid)
+        path.write_bytes(blob)
+        downloads.append({"track_id": tid, "status": "ok", "retryable": False,
+                          "youtube_id": f"v{i:010d}"[:11], "match_score": round(1.0 - 0.35 * rng.random() ** 3, 3),
+                          "match_detail": {"title": 1.0, "artist": 0.9, "duration": 0.8},
+                          "runner_up_id": f"r{i:010d}"[:11], "runner_up_score": 0.4,
+                          "audio_path": layout.relative(path), "sample_rate": RATE,
+                          "audio_duration_s": round(WAV_FRAMES / RATE, 3),
+                          "sha256": hashlib.sha256(blob).hexdigest(), "attempts": 1,
+                          "updated_at": "2026-01-01T00:00:00Z"})
+    for name, rows in (("tracks", tracks), ("playlists", playlists), ("claims", claims), ("downloads", downloads)):
+        write_table(layout.table_path(name), TABLES[name], rows)
+
+
+# ---------------------------------------------------------------- running
+
+def _env() -> dict[str, str]:
+    env = dict(os.environ, GENRE_ENV_FILE="", PYTHONHASHSEED="0")
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")]))
+    return env
+
+
+def run_command(argv: Sequence[str], profile: Path | None = None) -> tuple[float, str]:
+    """Run ``python -m ...argv`` as a user would; return seconds and the last output line."""
+    prefix = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
+    began = time.perf_counter()
+    done = subprocess.run(prefix + ["-m", *argv], capture_output=True, text=True, env=_env(), check=False)
+    seconds = time.perf_counter() - began
+    if done.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
+    lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
+    return seconds, (lines[-1] if lines else "")
+
+
+def profile_text(prof: Path, top: int = 30) -> str:
+    out = io.StringIO()
+    pstats.Stats(str(prof), stream=out).sort_stats("cumulative").print_stats(top)
+    return out.getvalue()
+
+
+def _time(fn: Callable[[], object]) -> float:
+    began = time.perf_counter()
+    fn()
+    return time.perf_counter() - began
+
+
+class Folder:
+    """The generated folder and its pristine manifests, restored before each timed command."""
+
+    def __init__(self, data: Path, n: int) -> None:
+        self.root = data / "bench" / f"metadata-{n}"
+        self.layout = Layout.at(self.root)
+        self.pristine = self.root / "pristine"
+        self.stamp = self.root / "generated.json"
+        self.n = n
+
+    def ready(self) -> bool:
+        if not self.stamp.exists():
+            return False
+        info = json.loads(self.stamp.read_text())
+        return bool(info.get("version") == GENERATOR_VERSION and info.get("tracks") == self.n)
+
+    def build(self) -> dict[str, float]:
+        """Generate the inputs, then labels, splits and training through the real commands."""
+        if self.root.exists():
+            shutil.rmtree(self.root)
+        took = {"generate": _time(lambda: generate(self.root, self.n))}
+        data = ["--data", str(self.root)]
+        for name, argv in (("resolve", ["labeling", "resolve"]), ("split", ["labeling", "split"]),
+                           ("build", ["labeling", "build"])):
+            took[name], _ = run_command([*argv, *data, "-q"])
+        shutil.copytree(self.layout.manifests, self.pristine)
+        self.stamp.write_text(json.dumps({"version": GENERATOR_VERSION, "tracks": self.n, "seconds": took}))
+        return took
+
+    def restore(self) -> None:
+        for src in self.pristine.glob("*.csv"):
+            shutil.copyfile(src, self.layout.manifests / src.name)
+
+
+def _rows(layout: Layout) -> dict[str, int]:
+    counts = {}
+    for name in TABLES:
+        path = layout.table_path(name)
+        if path.exists():
+            with open(path, "rb") as handle:
+                counts[name] = sum(1 for _ in handle) - 1
+    return counts
+
+
+def run(data: Path, n: int, profile: bool, regenerate: bool) -> dict[str, Any]:
+    from manifests.frames import read_frame
+
+    folder = Folder(data, n)
+    generated = None
+    if regenerate or not folder.ready():
+        print(f"generating {n} tracks in {folder.root} (once) ...", file=sys.stderr)
+        generated = folder.build()
+    folder.restore()
+    layout = folder.layout
+    prof_dir = data / "bench" / "metadata-profiles"
+    steps: list[dict[str, Any]] = []
+    for name in TABLES:
+        path = layout.table_path(name)
+        if not path.exists():
+            continue
+        table = TABLES[name]
+        rows = _time(lambda: read_table(path, table))  # noqa: B023 - called at once
+        frame = _time(lambda: read_frame(name, layout.root))  # noqa: B023 - called at once
+        steps.append({"step": f"read {name}", "kind": "read", "seconds": round(rows, 3),
+                      "frame_seconds": round(frame, 3), "target_s": READ_TARGET_S,
+                      "ok": max(rows, frame) <= READ_TARGET_S})
+    data_args = ["--data", str(layout.root)]
+    commands = {
+        "validate": ["manifests", "validate", *data_args],
+        "resolve": ["labeling", "resolve", *data_args, "-q"],
+        "split": ["labeling", "split", *data_args, "-q"],
+        "split --fresh": ["labeling", "split", "--fresh", *data_args, "-q"],
+        "build": ["labeling", "build", *data_args, "-q"],
+        "audit": ["labeling", "audit", *data_args, "-q", "--min-seconds", "0"],
+    }
+    for step, argv in tqdm(commands.items(), desc="commands", unit="command", leave=False):
+        folder.restore()
+        seconds, last = run_command(argv)
+        entry: dict[str, Any] = {"step": step, "kind": "command", "seconds": round(seconds, 3),
+                                 "target_s": TARGETS_S.get(step), "ok": seconds <= TARGETS_S.get(step, 1e9),
+                                 "output": last[:300]}
+        if profile and not entry["ok"]:
+            prof_dir.mkdir(parents=True, exist_ok=True)
+            prof = prof_dir / f"{step.replace(' --', '-')}.prof"
+            folder.restore()
+            run_command(argv, profile=prof)
+            prof.with_suffix(".txt").write_text(profile_text(prof))
+            entry["profile"] = str(prof)
+        steps.append(entry)
+    folder.restore()
+    return {"benchmark": "metadata", "tracks": n, "rows": _rows(layout), "folder": str(layout.root),
+            "generated_seconds": generated, "cpus": os.cpu_count(), "python": platform.python_version(),
+            "steps": steps, "all_within_target": all(s["ok"] for s in steps)}
+
+
+def table_text(result: dict[str, Any]) -> str:
+    lines = [f"metadata stages at {result['tracks']:,} tracks ({result['cpus']} CPUs); rows: "
+             + ", ".join(f"{k} {v:,}" for k, v in result["rows"].items()),
+             f"{'step':<22} {'seconds':>8} {'frame s':>8} {'target':>7}  within"]
+    for s in result["steps"]:
+        frame = f"{s['frame_seconds']:8.2f}" if "frame_seconds" in s else " " * 8
+        lines.append(f"{s['step']:<22} {s['seconds']:8.2f} {frame} {s['target_s']:7.1f}  "
+                     f"{'yes' if s['ok'] else 'NO'}")
+    return "\n".join(lines)
+
+
+def _main(argv: Sequence[str] | None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m tests.bench.metadata", description=__doc__.split("\n\n")[0])
+    add_common_arguments(parser)
+    parser.add_argument("--tracks", type=int, default=100_000, help="tracks in the generated folder (default 100000)")
+    parser.add_argument("--no-profile", action="store_true", help="do not rerun slow steps under cProfile")
+    parser.add_argument("--regenerate", action="store_true", help="generate the folder again even if it exists")
+    parser.add_argument("--out", default=None, help="JSON result (default DATA/bench/metadata.json)")
+    args = parser.parse_args(argv)
+    setup_logging(args.verbose, args.quiet)
+    data = Layout.at(args.data).root
+    result = run(data, args.tracks, profile=not args.no_profile, regenerate=args.regenerate)
+    out = Path(args.out) if args.out else data / "bench" / "metadata.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print(table_text(result))
+    print(f"wrote {out}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    return run_main(_main, argv)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -78,14 +78,19 @@ def _midend_conv(x: Tensor, filters: int, name: str) -> Tensor:
 
 
 def build_musicnn(spec: PretrainedSpec, *, num_filt_frontend: float = 1.6, num_filt_midend: int = 64,
-                  num_units_backend: int = 200) -> keras.Model:
-    """The musicnn tagger of ``spec``: waveform windows ``[B, patch_samples]`` to tag probabilities ``[B, tags]``."""
+                  num_units_backend: int = 200, pitch_semitones: int = 0, pitch_prob: float = 0.5,
+                  seed: int | None = None) -> keras.Model:
+    """The musicnn tagger of ``spec``: waveform windows ``[B, patch_samples]`` to tag probabilities ``[B, tags]``.
+
+    ``pitch_semitones`` > 0 gives the log-mel layer the trainer's pitch-shift augmentation
+    (training only, inert at inference), for fine-tuning.
+    """
     sg = spec.spectrogram
     n_mels, frames = sg.n_mels, sg.patch_frames
     waves = keras.Input(shape=(sg.patch_samples,), name="waveform")
     logmel = LogMel(sample_rate=sg.sample_rate, n_fft=sg.n_fft, hop_length=sg.hop_length, n_mels=n_mels,
                     standardize=False, center=False, compression=sg.compression, gain=sg.gain,
-                    name="logmel")(waves)
+                    pitch_semitones=pitch_semitones, pitch_prob=pitch_prob, seed=seed, name="logmel")(waves)
     x = layers.Reshape((frames, n_mels, 1), name="logmel_channel")(logmel)
     x = _bn("input_bn")(x)
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
 from manifests.config import MIN_AUDIO_SECONDS, usable_cores
 from manifests.errors import UserError
+from manifests.shard import add_shard_argument
 
 ENV_COOKIES = "GENRE_YOUTUBE_COOKIES"
 
@@ -53,9 +54,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help=f"cookies.txt (Netscape format) of a logged-in browser; also ${ENV_COOKIES}. "
                         "Copied privately per worker, never logged")
     p.add_argument("--clip-seconds", dest="max_seconds", type=number(float, above=0), default=None, metavar="S",
-                   help="keep an excerpt of at most S seconds of each track (default: all of it)")
-    p.add_argument("--window", choices=("start", "middle"), default="start",
-                   help="with --clip-seconds: keep the start or the middle of the track (default start)")
+                   help="keep only an excerpt of S seconds of each track, converting only that part (less disk; "
+                        "default: all of it); shorter tracks are kept whole, never padded")
+    p.add_argument("--clip-offset", dest="window", choices=("middle", "start"), default="middle",
+                   help="with --clip-seconds: take the excerpt from the middle of the track (as FMA and "
+                        "MTG-Jamendo do; default) or from its start; downloads.csv records where it starts")
+    add_shard_argument(p)
     p.add_argument("--limit", type=number(int, 0), default=None, metavar="N",
                    help="process at most N tracks this run")
     p.add_argument("--min-match-score", dest="threshold", type=number(float, 0, 1), default=0.65, metavar="S",
@@ -77,6 +81,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_deprecated_alias(p, "--sleep", "--download-interval")
     add_deprecated_alias(p, "--verify", "--verify-audio")
     add_deprecated_alias(p, "--max-seconds", "--clip-seconds")
+    add_deprecated_alias(p, "--window", "--clip-offset")
     add_deprecated_alias(p, "--threshold", "--min-match-score")
     p.set_defaults(func=_download)
 
@@ -109,7 +114,8 @@ def _download(args: argparse.Namespace) -> int:
             workers=args.workers, pin_workers=args.pin_workers, download_workers=args.download_workers,
             download_interval_s=args.download_interval,
             request_interval_s=args.request_interval, cookies=cookies, max_seconds=args.max_seconds,
-            window=args.window, min_seconds=args.min_seconds, limit=args.limit, retries=args.retries,
+            window=args.window, shard=args.shard, min_seconds=args.min_seconds, limit=args.limit,
+            retries=args.retries,
             attempts=args.retries + 1, retry_failed=args.retry_failed, retry_no_match=args.retry_no_match,
             verify_audio=args.verify_audio, keep_source=args.keep_source, score=score, progress=not args.quiet)
     except ValueError as exc:

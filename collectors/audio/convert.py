@@ -3,9 +3,13 @@
 The command line is built by ffmpeg-python and run with the binary from
 :func:`manifests.audio.ffmpeg.ffmpeg_exe` (imageio-ffmpeg unless ``GENRE_FFMPEG`` says
 otherwise), with a timeout and stderr captured into the error.  Optional trimming
-keeps at most ``max_seconds`` from the start or from the middle of the track
-(input seeking, so the skipped part is not even decoded).  Output is written to the
-path given (the pipeline passes ``<track_id>.wav.part`` and renames after checks).
+(``--clip-seconds``) keeps at most ``max_seconds`` from the start or from the middle of
+the track, as FMA and MTG-Jamendo cut their excerpts: offset ``max(0, (duration - N) / 2)``
+by input seeking (``-ss`` before ``-i``, so the skipped part is not even decoded) and
+``-t`` on the output, in this one command line; a track shorter than ``N`` is kept whole,
+never padded.  :func:`convert` returns where the excerpt starts, for the downloads row.
+Output is written to the path given (the pipeline passes ``<track_id>.wav.part`` and
+renames after checks).
 
 ``convert_task`` is the unit of work the process pool runs: convert, then check.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,12 +28,14 @@ from manifests.audio import (
     AudioFacts,
     AudioRejected,
     FFmpegError,
+    MediaInfo,
     ffmpeg_exe,
     inspect_wav,
     probe,
     stderr_tail,
     verify,
 )
+from manifests.audio.ffmpeg import _AUDIO_STREAM, _DURATION  # probe's own reading of the header lines
 from manifests.errors import FileSystemFault, fault_in_message
 
 log = logging.getLogger(__name__)
@@ -37,7 +44,15 @@ WINDOWS = ("start", "middle")
 
 
 class ConversionError(Exception):
-    """ffmpeg refused the file; the message carries the end of its stderr."""
+    """ffmpeg refused the file; the message carries the end of its stderr.
+
+    ``header``: what ffmpeg read of the input before it failed, when the conversion was asked
+    to report it (None: it could not even open the file as media, or nobody asked).
+    """
+
+    def __init__(self, message: str, header: MediaInfo | None = None) -> None:
+        super().__init__(message)
+        self.header = header
 
 
 @dataclass(frozen=True)
@@ -59,8 +74,12 @@ class ConvertOptions:
 
 
 def build_command(src: Path | str, dst: Path | str, options: ConvertOptions,
-                  offset_s: float | None = None) -> list[str]:
-    """The ffmpeg command line (via ffmpeg-python) for one conversion."""
+                  offset_s: float | None = None, *, header: bool = False) -> list[str]:
+    """The ffmpeg command line (via ffmpeg-python) for one conversion.
+
+    ``header``: ffmpeg also describes its input (``-loglevel level+info``, each line tagged with
+    its level), so one run gives both the WAV and what a probe would have said.
+    """
     import ffmpeg
 
     input_args = {"ss": f"{offset_s:.3f}"} if offset_s else {}
@@ -72,66 +91,128 @@ def build_command(src: Path | str, dst: Path | str, options: ConvertOptions,
     if options.max_seconds:
         output_args["t"] = f"{options.max_seconds:.3f}"
     node = (ffmpeg.output(source["a:0"], str(dst), **output_args)
-            .global_args("-nostdin", "-hide_banner", "-loglevel", "error"))
+            .global_args("-nostdin", "-hide_banner", "-nostats", "-loglevel", "level+info" if header else "error"))
     command: list[str] = node.compile(cmd=ffmpeg_exe(), overwrite_output=True)
     return command
 
 
-def _run(cmd: list[str], src: Path, timeout_s: float) -> None:
+_PROBLEM_LINE = re.compile(r"^(?:\[[^\]]*\]\s*)*\[(?:error|fatal|panic)\]\s*")
+
+
+def input_header(log: str) -> MediaInfo | None:
+    """What a ``level+info`` conversion log says about its input (as :func:`probe` reads it); None: not media."""
+    if "Input #0" not in log:
+        return None
+    text = log.split("Output #0", 1)[0]
+    duration = None
+    if found := _DURATION.search(text):
+        hours, minutes, seconds = found.groups()
+        duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
+    audio = _AUDIO_STREAM.search(text)
+    return MediaInfo(duration_s=duration, codec=audio.group(1) if audio else None,
+                     sample_rate=int(audio.group(2)) if audio else None,
+                     channels=audio.group(3).strip() if audio else None)
+
+
+def _problems(log: str) -> str:
+    """The error lines of a ``level+info`` log, their tags removed (the tail a plain error log would give)."""
+    return "\n".join(_PROBLEM_LINE.sub("", line) for line in log.splitlines() if _PROBLEM_LINE.match(line))
+
+
+def _run(cmd: list[str], src: Path, timeout_s: float, header: bool = False) -> MediaInfo | None:
     try:
         proc = subprocess.run(cmd, capture_output=True, timeout=timeout_s, check=False)
     except subprocess.TimeoutExpired:
         raise ConversionError(f"{src.name}: ffmpeg took longer than {timeout_s:g} s") from None
     except OSError as exc:
         raise ConversionError(f"ffmpeg could not be started: {exc}") from None
+    log = proc.stderr.decode("utf-8", "replace") if header else ""
+    info = input_header(log) if header else None
     if proc.returncode != 0:
-        tail = stderr_tail(proc.stderr) or f"exit status {proc.returncode}"
+        tail = stderr_tail(_problems(log) if header else proc.stderr) or f"exit status {proc.returncode}"
         fault = fault_in_message(tail, cmd[-1])  # the output could not be written: no track will be
         if fault is not None:
             raise fault
         if b"matches no streams" in proc.stderr:
-            raise ConversionError(f"undecodable: {src.name} has no audio stream (ffmpeg: {tail})")
-        raise ConversionError(f"undecodable: ffmpeg could not convert {src.name}: {tail}")
+            raise ConversionError(f"undecodable: {src.name} has no audio stream (ffmpeg: {tail})", info)
+        raise ConversionError(f"undecodable: ffmpeg could not convert {src.name}: {tail}", info)
+    return info
 
 
-def _trim_middle_in_place(path: Path, seconds: float) -> None:
-    """Keep the centred ``seconds`` of a WAV whose source had no duration in its header."""
+def clip_offset(duration_s: float | None, options: ConvertOptions) -> float | None:
+    """Where the kept excerpt starts, in seconds of the source; None when nothing is clipped.
+
+    ``middle``: ``max(0, (duration - max_seconds) / 2)``; ``start``: 0. None also for a
+    middle clip of a source whose duration is unknown (decided after decoding).
+    """
+    if not options.max_seconds:
+        return None
+    if options.window == "start":
+        return 0.0
+    if duration_s is None:
+        return None
+    return max(0.0, (duration_s - options.max_seconds) / 2.0)
+
+
+def _trim_middle_in_place(path: Path, seconds: float) -> float:
+    """Keep the centred ``seconds`` of a WAV whose source had no duration in its header; the start in seconds."""
     import soundfile as sf
 
     info = sf.info(str(path))
     keep = int(round(seconds * info.samplerate))
     if info.frames <= keep:
-        return
+        return 0.0
     start = (info.frames - keep) // 2
     data, rate = sf.read(str(path), start=start, frames=keep, dtype="int16", always_2d=False)
     tmp = path.with_name(path.name + ".trim")
     sf.write(str(tmp), data, rate, subtype="PCM_16", format="WAV")
     os.replace(tmp, path)
+    return float(start / info.samplerate)
 
 
-def convert(src: Path | str, dst: Path | str, options: ConvertOptions | None = None) -> None:
-    """Convert ``src`` to a 16 kHz mono s16le WAV at ``dst``; ``ConversionError`` when ffmpeg refuses."""
+def clip_columns(start_s: float | None, max_seconds: float | None) -> dict[str, float]:
+    """The downloads row's ``clip_start_seconds`` and ``clip_seconds`` (none without a clip)."""
+    if not max_seconds:
+        return {}
+    return {"clip_start_seconds": round(start_s or 0.0, 3), "clip_seconds": round(max_seconds, 3)}
+
+
+@dataclass(frozen=True)
+class Converted:
+    """What one conversion did besides writing the WAV."""
+
+    #: where the excerpt starts in the source, in seconds (None: ``--clip-seconds`` not asked)
+    clip_start_s: float | None = None
+    #: the input's header as ffmpeg read it while converting (``header=True``; a probe when one was made)
+    header: MediaInfo | None = None
+
+
+def convert(src: Path | str, dst: Path | str, options: ConvertOptions | None = None, *,
+            header: bool = False) -> Converted:
+    """Convert ``src`` to a 16 kHz mono s16le WAV at ``dst``; ``ConversionError`` when ffmpeg refuses.
+
+    Only a middle clip needs the duration first (one :func:`probe`); otherwise ffmpeg runs
+    once, and with ``header`` its own log of the input stands in for a probe, so an import
+    starts one ffmpeg per file, not two.
+    """
     options = options or ConvertOptions()
     src, dst = Path(src), Path(dst)
     if not src.is_file():
         raise ConversionError(f"{src}: no such file")
-    offset = None
-    trim_after = False
+    probed: MediaInfo | None = None
     if options.max_seconds and options.window == "middle":
         try:
-            duration = probe(src).duration_s
+            probed = probe(src)
         except FFmpegError as exc:
             raise ConversionError(f"undecodable: {exc}") from None
-        if duration is None:
-            trim_after = True
-        elif duration > options.max_seconds:
-            offset = (duration - options.max_seconds) / 2.0
-    if trim_after:
-        _run(build_command(src, dst, ConvertOptions(options.sample_rate, None, "start", options.timeout_s)),
-             src, options.timeout_s)
-        _trim_middle_in_place(dst, options.max_seconds or math.inf)
-    else:
-        _run(build_command(src, dst, options, offset), src, options.timeout_s)
+    offset = clip_offset(probed.duration_s if probed else None, options)
+    if options.max_seconds and offset is None:  # a middle clip of a source without a duration in its header
+        whole = ConvertOptions(options.sample_rate, None, "start", options.timeout_s)
+        seen = _run(build_command(src, dst, whole, header=header), src, options.timeout_s, header)
+        start = _trim_middle_in_place(dst, options.max_seconds or math.inf)
+        return Converted(start, probed or seen)
+    seen = _run(build_command(src, dst, options, offset, header=header), src, options.timeout_s, header)
+    return Converted(offset, probed or seen)
 
 
 @dataclass(frozen=True)
@@ -151,6 +232,8 @@ class ConvertTask:
 class ConvertOutcome:
     track_id: str
     facts: AudioFacts | None = None
+    #: with --clip-seconds: where the excerpt starts in the source, in seconds
+    clip_start_s: float | None = None
     error: str | None = None
     retryable: bool = False
     #: the file system refused the output (read-only, full, ...): the stage must stop, not go on
@@ -165,11 +248,11 @@ def convert_task(task: ConvertTask) -> ConvertOutcome:
     """Convert and check one file; never raises (errors come back as data), never leaves ``dst`` when bad."""
     dst = Path(task.dst)
     try:
-        convert(task.src, dst, task.options)
+        done = convert(task.src, dst, task.options)
         facts = inspect_wav(dst)
         verify(facts, sample_rate=task.options.sample_rate, min_seconds=task.min_seconds,
                expected_s=task.expected_s)
-        return ConvertOutcome(task.track_id, facts=facts)
+        return ConvertOutcome(task.track_id, facts=facts, clip_start_s=done.clip_start_s)
     except FileSystemFault as exc:
         try:
             dst.unlink()

@@ -55,8 +55,9 @@ from manifests.errors import UserError, file_system_fault
 from manifests.hashing import sha256_file
 from manifests.overrides import Overrides, TrackOverride
 from manifests.schema import DOWNLOADS, TRACKS
+from manifests.shard import Shard
 
-from .convert import ConvertOptions, ConvertOutcome, ConvertTask, convert_task
+from .convert import ConvertOptions, ConvertOutcome, ConvertTask, clip_columns, convert_task
 from .download import (
     Downloader,
     DownloadOptions,
@@ -88,8 +89,12 @@ class DownloadSettings:
     request_interval_s: float = 1.0
     request_jitter_s: float = 0.5
     cookies: Path | None = None
+    #: --clip-seconds: keep an excerpt of at most this many seconds (None: the whole track)
     max_seconds: float | None = None
-    window: str = "start"
+    #: --clip-offset: where the excerpt is taken (the middle, as FMA and MTG-Jamendo do, or the start)
+    window: str = "middle"
+    #: --shard K/N: only the tracks whose ID is this shard's
+    shard: Shard = field(default_factory=Shard)
     sample_rate: int = 16000
     min_seconds: float = MIN_AUDIO_SECONDS
     limit: int | None = None
@@ -140,11 +145,13 @@ class Summary:
     low_scores: list[tuple[str, float, str]] = field(default_factory=list)
     elapsed_s: float = 0.0
     review_below: float = 0.8
+    shard: str = "1/1"
 
     def lines(self) -> list[str]:
         c = self.counts
         out = [f"download: {self.tracks} tracks, {self.already_ok} already done, {self.planned} to do this run "
-               f"({self.elapsed_s:.0f} s)",
+               f"({self.elapsed_s:.0f} s)"
+               + (f"; shard {self.shard}: {c['other_shard']} left to the other shards" if c["other_shard"] else ""),
                f"  ok {c['ok']}   no match {c['no_match']}   skipped {c['skipped']}   failed {c['failed']} "
                f"({self.retryable_failed} will be retried on the next run)"
                + (f"   dropped by overrides {c['dropped']}" if c["dropped"] else "")
@@ -354,7 +361,8 @@ class DownloadStage:
         row = self._base_row(job, "ok", None, False)
         row.update(self._match_columns(job, job.candidate))
         row.update(audio_path=self.layout.relative(final), sample_rate=facts.sample_rate,
-                   audio_duration_s=round(facts.duration_s, 3), sha256=facts.sha256)
+                   audio_duration_s=round(facts.duration_s, 3), sha256=facts.sha256,
+                   **clip_columns(outcome.clip_start_s, self.settings.max_seconds))
         return row
 
     def _failure_row(self, job: Job) -> Row:
@@ -390,6 +398,9 @@ class DownloadStage:
         jobs: list[Job] = []
         for row in tracks:
             track_id = row["track_id"]
+            if not self.settings.shard.owns(track_id):  # another machine's track: no row here
+                summary.counts["other_shard"] += 1
+                continue
             override = overrides.get(track_id)
             previous = store.get(track_id)
             if override.dropped:
@@ -416,7 +427,7 @@ class DownloadStage:
     def run(self) -> Summary:
         started = time.monotonic()
         s = self.settings
-        summary = Summary(review_below=s.score.review_below)
+        summary = Summary(review_below=s.score.review_below, shard=str(s.shard))
         tracks = self._tracks()
         overrides = Overrides.load(self.layout.overrides)
         summary.tracks = len(tracks)

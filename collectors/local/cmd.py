@@ -5,9 +5,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from manifests.cliutil import add_common_arguments, number
+from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
 from manifests.config import MIN_AUDIO_SECONDS, usable_cores
 from manifests.errors import UserError
+from manifests.shard import add_shard_argument
 
 from .layouts import LAYOUTS
 
@@ -46,9 +47,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--workers", type=number(int, 1), default=cores, metavar="N",
                    help=f"conversion processes (default: cores = {cores})")
     p.add_argument("--clip-seconds", dest="max_seconds", type=number(float, above=0), default=None, metavar="S",
-                   help="keep an excerpt of at most S seconds of each file (default: all of it)")
-    p.add_argument("--window", choices=("start", "middle"), default="start",
-                   help="with --clip-seconds: keep the start or the middle of the file (default start)")
+                   help="keep only an excerpt of S seconds of each file, converting only that part (less disk; "
+                        "default: all of it); shorter files are kept whole, never padded")
+    p.add_argument("--clip-offset", dest="window", choices=("middle", "start"), default="middle",
+                   help="with --clip-seconds: take the excerpt from the middle of the file (as FMA and "
+                        "MTG-Jamendo do; default) or from its start; downloads.csv records where it starts")
+    add_shard_argument(p, "files")
     p.add_argument("--min-seconds", type=number(float, 0, unit="seconds"), default=MIN_AUDIO_SECONDS, metavar="S",
                    help=f"refuse audio shorter than S seconds (default {MIN_AUDIO_SECONDS:g})")
     p.add_argument("--limit", type=number(int, 0), default=None, metavar="N",
@@ -57,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="convert again the files an earlier run refused (e.g. after lowering --min-seconds)")
     p.add_argument("--fresh", action="store_true",
                    help="hash and convert every file again, even finished ones")
+    add_deprecated_alias(p, "--window", "--clip-offset")
     p.set_defaults(func=_run)
 
 
@@ -70,7 +75,8 @@ def _run(args: argparse.Namespace) -> int:
             layout=args.layout, listing=args.listing, fma_metadata=args.fma_metadata,
             gtzan=args.gtzan or args.drop_gtzan_faults, drop_gtzan_faults=args.drop_gtzan_faults,
             read_tags=args.read_tags, all_files=args.all_files, max_seconds=args.max_seconds, window=args.window,
-            min_seconds=args.min_seconds, workers=args.workers, limit=args.limit, retry_failed=args.retry_failed,
+            shard=args.shard, min_seconds=args.min_seconds, workers=args.workers, limit=args.limit,
+            retry_failed=args.retry_failed,
             fresh=args.fresh, progress=not args.quiet)
     except ValueError as exc:
         raise UserError(str(exc)) from None

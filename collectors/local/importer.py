@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from collectors.audio.convert import ConvertOptions
+from collectors.audio.convert import ConvertOptions, clip_columns
 from manifests import config
 from manifests.audio import SAMPLE_RATE
 from manifests.clock import utc_now_text
@@ -51,6 +51,7 @@ from manifests.ids import UNKNOWN_ARTIST, make_track_id
 from manifests.io import EMPTY, Row, TableStore, atomic_write_text
 from manifests.layout import Layout
 from manifests.schema import CLAIMS, DOWNLOADS, TRACKS, Table
+from manifests.shard import Shard
 from manifests.text import clean_text
 
 from . import gtzan
@@ -86,8 +87,11 @@ class ImportSettings:
     drop_gtzan_faults: bool = False
     read_tags: bool = True
     all_files: bool = False
+    #: --clip-seconds / --clip-offset: keep an excerpt (the middle by default), as the download stage does
     max_seconds: float | None = None
-    window: str = "start"
+    window: str = "middle"
+    #: --shard K/N: only the files whose track ID (from the content hash) is this shard's
+    shard: Shard = field(default_factory=Shard)
     min_seconds: float = MIN_AUDIO_SECONDS
     workers: int = 1
     pin_workers: bool | None = None
@@ -125,6 +129,9 @@ class ImportSummary:
     unreadable: list[tuple[str, str]] = field(default_factory=list)
     missing_listed: list[str] = field(default_factory=list)
     left: int = 0
+    #: files hashed and left to the other shards (--shard)
+    other_shards: int = 0
+    shard: str = "1/1"
     changed: int = 0
     tracks: int = 0
     no_artist: int = 0
@@ -169,6 +176,8 @@ class ImportSummary:
                        + "; --all-files tries every file)")
         if self.left:
             out.append(f"  stopped at --limit: {self.left} files left for the next run")
+        if self.other_shards:
+            out.append(f"  shard {self.shard}: {self.other_shards} files left to the other shards")
         out.append(f"  every file's outcome: {self.report}")
         return out
 
@@ -256,7 +265,8 @@ class ImportStage:
         self.layout = layout
         self.paths = [Path(p) for p in paths]
         self.settings = settings or ImportSettings()
-        self.summary = ImportSummary(report=layout.reports / REPORT_NAME, roots=len(self.paths))
+        self.summary = ImportSummary(report=layout.reports / REPORT_NAME, roots=len(self.paths),
+                                     shard=str(self.settings.shard))
         self.report: list[dict[str, str]] = []
         self.folder_layout = self.settings.layout
         self.listing: dict[str, ListedFile] = {}
@@ -396,7 +406,8 @@ class ImportStage:
         if outcome is not None and outcome.ok and outcome.facts is not None:
             final = self.layout.audio_path(job.track_id)
             row.update(status="ok", audio_path=self.layout.relative(final), sample_rate=outcome.facts.sample_rate,
-                       audio_duration_s=round(outcome.facts.duration_s, 3), sha256=outcome.facts.sha256)
+                       audio_duration_s=round(outcome.facts.duration_s, 3), sha256=outcome.facts.sha256,
+                       **clip_columns(outcome.clip_start_s, self.settings.max_seconds))
         else:
             # never retryable for the download stage: its retry would look for the file on YouTube
             row.update(status="failed", reason=error or "conversion failed", retryable=False)
@@ -561,6 +572,10 @@ class ImportStage:
             self._note(path, "skipped", reason=f"cannot be read ({exc.strerror or exc})")
             return None
         track_id = make_track_id(ID_NAMESPACE, sha)
+        if not s.shard.owns(track_id):  # another machine's file: hashed to know, nothing else done
+            summary.other_shards += 1
+            self._note(path, "other shard", track_id=track_id, reason=f"not in shard {s.shard}")
+            return None
         before = self.earlier.get(display_path(path))
         if before is not None and before != track_id:  # the file changed (retagged, re-encoded)
             self.gone.add(before)

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from collectors.audio.convert import ConversionError, ConvertOptions, convert
-from manifests.audio import AudioFacts, AudioRejected, FFmpegError, inspect_wav, probe, verify
+from manifests.audio import AudioFacts, AudioRejected, inspect_wav, verify
 
 #: A file decoding to less than this share of its header's duration, and more than
 #: TRUNCATED_SLACK_S short, is cut off (the rule ``training predict`` warns with).
@@ -38,6 +38,8 @@ class ImportOutcome:
     facts: AudioFacts | None = None
     #: the duration the source's header claims (None when it does not say)
     header_s: float | None = None
+    #: with --clip-seconds: where the excerpt starts in the source, in seconds
+    clip_start_s: float | None = None
     error: str | None = None
 
     @property
@@ -57,26 +59,32 @@ def truncation(decoded_s: float, header_s: float | None, clip_s: float | None) -
 
 
 def import_task(task: ImportTask) -> ImportOutcome:
-    """Convert and check one file; never raises, never leaves ``dst`` behind when the file is refused."""
+    """Convert and check one file; never raises, never leaves ``dst`` behind when the file is refused.
+
+    One ffmpeg per file: the conversion's own log of its input stands in for a probe (the
+    header's duration, whether there is an audio stream at all), so nothing is opened twice.
+    """
     dst = Path(task.dst)
     header_s: float | None = None
     try:
         try:
-            info = probe(task.src)
-        except FFmpegError as exc:  # "<path>: not a media file ffmpeg can read: ... | <the last word>"
-            detail = str(exc).rsplit(" | ", 1)[-1].rsplit(": ", 1)[-1].strip() or "no details"
-            return ImportOutcome(task.track_id, error=f"not audio: ffmpeg cannot read it ({detail})")
-        if not info.has_audio:
-            return ImportOutcome(task.track_id, error="not audio: ffmpeg finds no audio stream in it")
-        header_s = info.duration_s
-        convert(task.src, dst, task.options)
+            done = convert(task.src, dst, task.options, header=True)
+        except ConversionError as exc:
+            if exc.header is None:  # ffmpeg could not open it: "...: <the last word>"
+                detail = str(exc).rsplit(" | ", 1)[-1].rsplit(": ", 1)[-1].strip() or "no details"
+                return ImportOutcome(task.track_id, error=f"not audio: ffmpeg cannot read it ({detail})")
+            if not exc.header.has_audio:
+                return ImportOutcome(task.track_id, error="not audio: ffmpeg finds no audio stream in it")
+            header_s = exc.header.duration_s
+            raise
+        header_s = done.header.duration_s if done.header is not None else None
         facts = inspect_wav(dst)
         verify(facts, sample_rate=task.options.sample_rate, min_seconds=task.min_seconds)
         problem = truncation(facts.duration_s, header_s, task.options.max_seconds)
         if problem:
             error = problem
         else:
-            return ImportOutcome(task.track_id, facts=facts, header_s=header_s)
+            return ImportOutcome(task.track_id, facts=facts, header_s=header_s, clip_start_s=done.clip_start_s)
     except ConversionError as exc:
         error = str(exc)
     except AudioRejected as exc:

@@ -108,7 +108,7 @@ def test_help_documents_the_options_and_imports_nothing_heavy() -> None:
     proc = subprocess.run([sys.executable, "-m", "collectors", "download", "--help"], cwd=REPO,
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
-    for flag in ("--workers", "--download-interval", "--request-interval", "--verify-audio", "--cookies", "--clip-seconds", "--window", "--limit", "--retry-failed"):
+    for flag in ("--workers", "--download-interval", "--request-interval", "--verify-audio", "--cookies", "--clip-seconds", "--clip-offset", "--shard", "--limit", "--retry-failed"):
         assert flag in proc.stdout
     code = ("import argparse, sys\n"
             "from collectors.audio import cmd\n"

@@ -39,15 +39,19 @@ FORMATS = ("mp3", "flac")
 
 
 def make_files(folder: Path, count: int, seconds: float) -> list[Path]:
-    """``count`` test files of ``seconds`` each, MP3 and FLAC in turn, each a different signal (a track each)."""
+    """``count`` test files of ``seconds`` each, MP3 and FLAC in turn, under ``ARTIST/ALBUM/`` folders.
+
+    Each has a slightly different length, so different bytes: every file is a track of its own.
+    """
     from collectors.audio.bench import make_clip
 
     folder.mkdir(parents=True, exist_ok=True)
     made = []
     for index in range(count):
         ext = FORMATS[index % len(FORMATS)]
-        # a slightly different length per file: different bytes, so every file is a track of its own
-        made.append(make_clip(folder / f"track{index:03d}.{ext}", seconds=seconds + index * 0.01))
+        album = folder / f"Artist {index % 6}" / f"Album {index % 3}"
+        album.mkdir(parents=True, exist_ok=True)
+        made.append(make_clip(album / f"track{index:03d}.{ext}", seconds=seconds + index * 0.01))
     return made
 
 
@@ -71,7 +75,7 @@ def time_import(folder: Path, data: Path, workers: int) -> tuple[float, int]:
 
     from .importer import ImportSettings, run_import
 
-    settings = ImportSettings(workers=workers, min_seconds=1.0, progress=False)
+    settings = ImportSettings(layout="artist/album", workers=workers, min_seconds=1.0, progress=False)
     started = time.perf_counter()
     summary = run_import(Layout.at(data), [folder], settings)
     elapsed = time.perf_counter() - started

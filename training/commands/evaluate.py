@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+from pathlib import Path
 
 from manifests import Layout
 from manifests.cliutil import add_common_arguments, number
+from manifests.config import usable_cores
 from manifests.errors import UserError
+from manifests.shard import add_shard_argument
 
 from ..runs.rundir import JSONObject, RunDir
 from .options import add_manifest_option, add_run_argument
@@ -93,7 +96,8 @@ def _predict(args: argparse.Namespace) -> int:
     else:
         run = RunDir.newest(layout)
         log.info("using the newest run: %s", run)
-    return run_predict(args.files, run, top_k=args.top, as_json=args.json)
+    return run_predict(args.files, run, top_k=args.top, as_json=args.json, out_file=args.out,
+                       out_format=args.format, shard=args.shard, workers=args.workers, progress=not args.quiet)
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -137,17 +141,33 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_common_arguments(p)
     p.set_defaults(func=_report)
 
+    cores = usable_cores()
     p = subparsers.add_parser(
-        "predict", help="top genres of audio files (any format ffmpeg reads)",
+        "predict", help="top genres of audio files and folders (any format ffmpeg reads), on screen or into a file",
         description="Decode each file with the toolkit's ffmpeg at the model's sample rate, average the "
                     "model over evenly spaced crops covering the whole file and print the top genres. "
-                    "A missing or undecodable file gets a one-line error; the others are still predicted "
-                    "and the exit status is 2. A file that decodes to much less than its header says "
-                    "(truncated) is predicted with a one-line warning.")
-    p.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, mp3, ogg, flac, m4a, ...)")
+                    "Folders are searched recursively for audio files. A missing or undecodable file gets a "
+                    "one-line error; the others are still predicted and the exit status is 2. A file that "
+                    "decodes to much less than its header says (truncated) is predicted with a one-line "
+                    "warning. Files longer than 10 minutes are heard through at most 256 evenly spaced "
+                    "crops (memory stays bounded). With --out, one row per file is written as it goes (CSV "
+                    "or JSON lines) and rerunning the same command skips the files already there.")
+    p.add_argument("files", nargs="+", metavar="PATH",
+                   help="audio files (wav, mp3, ogg, flac, m4a, ...) or folders of them")
     p.add_argument("--run", default=None, metavar="RUN_DIR",
                    help="run folder or name (default: the newest trained run under <data>/runs)")
     p.add_argument("--top", type=number(int, 1), default=3, metavar="K", help="genres to show per file (default: 3)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write one row per file into FILE (.csv or .jsonl), flushed as it goes; rerunning "
+                        "with the same FILE skips the files already in it")
+    p.add_argument("--format", choices=("csv", "jsonl"), default=None,
+                   help="format of --out (default: from its extension)")
+    p.add_argument("--workers", type=number(int, 1), default=cores, metavar="N",
+                   help=f"decoding processes (default: cores = {cores})")
+    add_shard_argument(p, "files")
+    shard = next(action for action in p._actions if action.dest == "shard")
+    shard.help = ("predict only share K of N of the files, chosen by a hash of the file's path as shown, so N "
+                  "machines can split one folder (default: 1/1, everything); each writes its own --out")
     add_common_arguments(p)
     p.set_defaults(func=_predict)

@@ -11,7 +11,7 @@ from manifests.cliutil import build_parser, dispatch, run_main
 #: Modules that add a sub-command; each exposes ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
     "labeling.cmd_split", "labeling.cmd_audit",
-    "labeling.cmd_taxonomy", "labeling.cmd_resolve", "labeling.cmd_build",
+    "labeling.cmd_taxonomy", "labeling.cmd_resolve", "labeling.cmd_build", "labeling.cmd_review",
 )
 
 

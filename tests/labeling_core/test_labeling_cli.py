@@ -152,7 +152,7 @@ def _leaf_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentPars
 def test_every_command_has_the_common_options() -> None:
     parser = build_parser("python -m labeling", "", COMMAND_MODULES)
     leaves = _leaf_parsers(parser)
-    assert len(leaves) == 8  # split, audit, taxonomy map/check/tree, resolve, build
+    assert len(leaves) == 8  # split, audit, taxonomy map/check/tree, resolve, build, review
     for leaf in leaves:
         options = {o for a in leaf._actions for o in a.option_strings}
         assert {"--data", "-v", "-q", "--version"} <= options, leaf.prog

@@ -35,6 +35,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     from training.runs import bundle as bundle_module
     from training.runs.rundir import RunDir
     from training.serve import model as model_module
+    from training.serve.app import warm_up
 
     layout = make_corpus(tmp_path_factory.mktemp("data"), {"train": 6, "validation": 2, "test": 2},
                          seconds=2.0, seed=11)
@@ -49,7 +50,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(model_module, "load_bundle", counting_load)
         worker = model_module.ModelWorker(model_module.ServedModel(RunDir(run)))
-        worker.warm_up()
+        warm_up(worker)
         try:
             yield Served(run, layout, worker, loads)
         finally:

@@ -19,7 +19,7 @@ log = logging.getLogger(__name__)
 
 
 def _serve(args: argparse.Namespace) -> int:
-    from ..serve.app import create_app
+    from ..serve.app import create_app, warm_up
     from ..serve.media import Limits
     from ..serve.model import ModelWorker, ServedModel
     from ..serve.server import bind, serve, url_of
@@ -30,13 +30,16 @@ def _serve(args: argparse.Namespace) -> int:
     try:
         model = ServedModel(run)
         worker = ModelWorker(model)
-        worker.warm_up()
+        warm_up(worker)
         limits = Limits(max_upload_bytes=int(args.max_upload_mb * 2**20), max_seconds=args.max_seconds)
         app = create_app(worker, limits)
         identity = model.identity
         print(f"serving run {identity.run} ({identity.kind}, {identity.task}-label, {len(identity.labels)} genres) "
               f"at {url_of(sock)}  (API docs: {url_of(sock)}docs; Ctrl-C stops)", flush=True)
-        serve(app, sock, access_log=args.verbose > 0)
+        try:
+            serve(app, sock, access_log=args.verbose > 0)
+        except KeyboardInterrupt:  # uvicorn finished the requests in flight, then passed Ctrl-C on: a normal stop
+            print("stopped", flush=True)
     finally:
         sock.close()
     return 0

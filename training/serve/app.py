@@ -151,6 +151,14 @@ def _one_line(exc: RequestValidationError) -> str:
     return "; ".join(parts) or "invalid request"
 
 
+def warm_up(worker: ModelWorker) -> None:
+    """Run the model and draw a spectrogram once, so the first visitor waits for neither (tracing, imports)."""
+    import numpy as np
+
+    worker.warm_up()
+    spectrogram_png(np.zeros(worker.model.sample_rate, np.float32), worker.model.bundle.config.features)
+
+
 def create_app(worker: ModelWorker, limits: Limits | None = None) -> FastAPI:
     """The FastAPI application serving ``worker``'s model; closing the app stops the worker."""
     limits = limits or Limits()

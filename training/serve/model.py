@@ -116,7 +116,7 @@ class ServedModel:
         summary = self.run.read_summary()
         song = (metrics or {}).get("song") or {}
         support = {g: v.get("support") for g, v in (song.get("per_genre") or {}).items() if isinstance(v, dict)}
-        training = {key: summary.get(key) for key in ("tracks", "skipped", "dropped_genres", "manifest",
+        training: dict[str, Any] = {key: summary.get(key) for key in ("tracks", "skipped", "dropped_genres", "manifest",
                                                       "finished_at", "val_song_accuracy") if key in summary}
         if support:
             training["evaluated_tracks_per_genre"] = support

@@ -1,7 +1,8 @@
-"""From a folder of audio to labels and a training manifest, as a user runs it (import, resolve, split, build)."""
+"""From a folder of audio to labels, a training manifest, a run and a prediction file, as a user runs it."""
 
 from __future__ import annotations
 
+import csv
 from collections import defaultdict
 from pathlib import Path
 
@@ -44,6 +45,23 @@ def test_a_genre_artist_album_library_to_a_training_manifest(tmp_path: Path) -> 
         artists_in[row["artists"][0]].add(row["split"])
     assert all(len(splits) == 1 for splits in artists_in.values())  # artist-disjoint
     assert {row["split"] for row in training} == {"train", "validation", "test"}
+
+    # ... then a (tiny) trained run, and its predictions for the whole folder in a file
+    pytest.importorskip("keras")
+    from training.cli import main as training_main
+
+    assert training_main(["train", "--data", str(data), "--run", "e2e", "--model", "baseline3", "--width", "2",
+                          "--epochs", "1", "--batch-size", "8", "--crop-seconds", "1", "--n-mels", "32",
+                          "--crops-per-track", "1", "--no-augment", "-q"]) == 0
+    preds = tmp_path / "preds.csv"
+    assert training_main(["predict", str(lib), "--data", str(data), "--out", str(preds), "-q"]) == 0
+    with open(preds, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    songs = sorted(str(p) for p in lib.rglob("*.flac"))
+    assert sorted(row["file"] for row in rows) == songs  # every song once
+    for row in rows:
+        assert row["run"] == "e2e" and row["error"] == "" and row["predicted"] in {"rock", "jazz"}
+        assert float(row["p_rock"]) + float(row["p_jazz"]) == pytest.approx(1.0, abs=1e-4)
 
 
 @pytest.mark.parametrize("policy", ["track", "exclude"])

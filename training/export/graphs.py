@@ -17,12 +17,14 @@ into one graph, so the export needs neither this toolkit nor Keras to run:
 ONNX has no complex numbers and tf2onnx converts TensorFlow's RFFT only when ``|X|`` follows
 it directly, so for ONNX :func:`portable_front_end` computes the power spectrum of every
 ``LogMel`` layer as a product with a constant windowed DFT matrix (``[n_fft, 2 * bins]``, cos
-and sin) instead: the same numbers to float32 rounding, and a plain MatMul in any runtime.
+and sin) instead: the same numbers to float32 rounding, and a plain MatMul in any runtime.  ONNX
+has no Log1p either: musicnn's ``log10(1 + 10000 mel)`` is taken as ``log(1 + x)`` there.
 """
 
 from __future__ import annotations
 
 import logging
+import math
 import types
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -63,6 +65,21 @@ def _matmul_power(layer: LogMel, waves: TFTensor) -> TFTensor:
     return real * real + imag * imag
 
 
+def _log1p_free_scale(layer: LogMel, mel: TFTensor) -> TFTensor:
+    """``LogMel.log_scale`` with ``log(1 + x)`` for ``log1p(x)`` (ONNX has no Log1p; x >= 0, so the same to ~1e-7)."""
+    import tensorflow as tf
+
+    if layer.compression == "log10_1p":
+        logged = tf.math.log(1.0 + layer.gain * mel) / math.log(10.0)
+    else:
+        logged = 10.0 * tf.math.log(tf.maximum(mel, layer.amin)) / math.log(10.0)
+    if not layer.standardize:
+        return logged
+    mean = tf.reduce_mean(logged, axis=(1, 2), keepdims=True)
+    std = tf.math.reduce_std(logged, axis=(1, 2), keepdims=True)
+    return (logged - mean) / (std + 1e-5)
+
+
 def logmel_layers(model: keras.Model) -> list[LogMel]:
     """Every ``LogMel`` layer of ``model``, nested models included."""
     found: list[LogMel] = []
@@ -76,15 +93,16 @@ def logmel_layers(model: keras.Model) -> list[LogMel]:
 
 @contextmanager
 def portable_front_end(*models: keras.Model) -> Iterator[None]:
-    """While inside, the models' ``LogMel`` layers take their power spectrum by DFT matrix (ONNX-convertible)."""
+    """While inside, the models' ``LogMel`` layers use only ops ONNX has: a DFT matrix for the FFT, log for log1p."""
     layers = [layer for model in models for layer in logmel_layers(model)]
     for layer in layers:
         layer.power_spectrogram = types.MethodType(_matmul_power, layer)  # type: ignore[method-assign]
+        layer.log_scale = types.MethodType(_log1p_free_scale, layer)  # type: ignore[method-assign]
     try:
         yield
     finally:
         for layer in layers:
-            del layer.power_spectrogram  # the class's FFT version again
+            del layer.power_spectrogram, layer.log_scale  # the class's own methods again
 
 
 def _single_output(value: Any) -> TFTensor:

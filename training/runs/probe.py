@@ -11,6 +11,15 @@ refitted on the whole train split.  Validation is only reported; test is left to
 regression per genre (each with its own C), a genre predicted at the run's
 ``threshold`` like the CNN's.
 
+Multi-label thresholds are per genre: after the fit, each genre's threshold is the one
+that maximises its F1 on the **validation** split (the run's ``threshold`` where validation
+has no positive or no negative of it, or no threshold beats it), stored in ``probe.npz``
+(``thresholds``) and ``probe.json``.  The probe reports scores rescaled per genre so
+that its own threshold lands on the run's ``threshold`` (piecewise linear, monotone: the
+order of tracks within a genre and so AUC and average precision are unchanged), so
+``evaluate`` and ``predict`` apply the chosen thresholds through the one ``threshold``
+they already use.
+
 Being one vector per track, the probe is song-level by construction: there is no crop
 level.  Fitting takes seconds once the embeddings are cached, so a run is not resumed
 epoch by epoch: the embeddings are (the cache), and a rerun of a finished run does nothing.
@@ -36,6 +45,7 @@ import json
 import logging
 import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,6 +119,9 @@ class LinearProbe:
     classes: np.ndarray
     constant: np.ndarray
     c: np.ndarray
+    #: multi-label: each genre's decision threshold (chosen on validation) and the run's threshold it is mapped to
+    thresholds: np.ndarray | None = None
+    threshold: float = 0.5
 
     @property
     def dim(self) -> int:
@@ -132,14 +145,21 @@ class LinearProbe:
         fixed = ~np.isnan(self.constant)
         out[:] = _sigmoid(logits)
         out[:, fixed] = self.constant[fixed]
-        return out
+        return out if self.thresholds is None else rescale(out, self.thresholds, self.threshold)
 
     def to_bytes(self) -> bytes:
         buffer = io.BytesIO()
-        np.savez(buffer, format=np.int64(FORMAT), task=np.str_(self.task), n_labels=np.int64(self.n_labels),
-                 mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
-                 classes=self.classes, constant=self.constant, C=self.c)
+        save: Callable[..., None] = np.savez  # its stubs read a key 'allow_pickle' into **arrays
+        save(buffer, format=np.int64(FORMAT), task=np.str_(self.task), n_labels=np.int64(self.n_labels),
+             mean=self.mean, scale=self.scale, coef=self.coef, intercept=self.intercept,
+             classes=self.classes, constant=self.constant, C=self.c, **self._threshold_arrays())
         return buffer.getvalue()
+
+    def _threshold_arrays(self) -> dict[str, np.ndarray]:
+        if self.thresholds is None:
+            return {}
+        return {"thresholds": np.asarray(self.thresholds, dtype=np.float64),
+                "threshold": np.asarray(self.threshold, dtype=np.float64)}
 
     @classmethod
     def load(cls, path: Path) -> LinearProbe:
@@ -153,6 +173,9 @@ class LinearProbe:
                             coef=data["coef"].astype(np.float64), intercept=data["intercept"].astype(np.float64),
                             classes=data["classes"].astype(np.int64), constant=data["constant"].astype(np.float64),
                             c=data["C"].astype(np.float64))
+                if "thresholds" in data.files:  # multi-label runs fitted with per-genre thresholds
+                    probe.thresholds = data["thresholds"].astype(np.float64)
+                    probe.threshold = float(data["threshold"])
         except FileNotFoundError:
             raise UserError(f"{path}: no fitted probe in this run folder (training unfinished? rerun the same "
                             "train command)") from None
@@ -162,6 +185,38 @@ class LinearProbe:
                 or probe.coef.ndim != 2 or probe.coef.shape[1] != probe.dim:
             raise UserError(f"{path}: inconsistent probe arrays; retrain with --fresh")
         return probe
+
+
+def rescale(probs: np.ndarray, thresholds: np.ndarray, target: float) -> np.ndarray:
+    """Per genre, map ``[0, t_j]`` onto ``[0, target]`` and ``[t_j, 1]`` onto ``[target, 1]`` (monotone)."""
+    t = np.clip(np.asarray(thresholds, dtype=np.float64), 1e-6, 1 - 1e-6)
+    low = probs * (target / t)
+    high = target + (probs - t) * ((1.0 - target) / (1.0 - t))
+    return np.asarray(np.clip(np.where(probs < t, low, high), 0.0, 1.0))
+
+
+def choose_thresholds(probs: np.ndarray, truth: np.ndarray, default: float) -> np.ndarray:
+    """Per genre, the threshold with the best F1 on these (validation) rows; ``default`` when it cannot be told.
+
+    Candidates are the midpoints between consecutive distinct scores (and ``default``); ties
+    go to the candidate nearest ``default``, so a threshold moves only when it helps.
+    """
+    chosen = np.full(probs.shape[1], float(default))
+    for j in range(probs.shape[1]):
+        positive = np.asarray(truth[:, j] > 0)
+        if positive.all() or not positive.any():
+            continue
+        scores = np.unique(probs[:, j])
+        candidates = np.unique(np.concatenate([[default], (scores[1:] + scores[:-1]) / 2]))
+        best_key: tuple[float, float] | None = None
+        for t in candidates:
+            predicted = probs[:, j] >= t
+            tp = float(np.sum(predicted & positive))
+            f1 = 2 * tp / (float(predicted.sum()) + float(positive.sum()))
+            key = (f1, -abs(t - default))
+            if best_key is None or key > best_key:
+                best_key, chosen[j] = key, float(t)
+    return chosen
 
 
 # ---------------------------------------------------------------- fitting
@@ -328,6 +383,11 @@ def _fit_run(layout: Layout, run: RunDir, config: TrainConfig, manifest: Path | 
     if "per_genre" in info:  # by genre name, for people
         info = {"per_genre": {dataset.labels[int(j)]: v for j, v in info["per_genre"].items()}}
     val = dataset.validation
+    if config.task == "multi" and len(val):  # each genre's threshold from validation, applied from now on
+        raw = probe.predict_proba(embeddings.of(val.track_ids))
+        probe.thresholds, probe.threshold = choose_thresholds(raw, val.targets, config.threshold), config.threshold
+        info["thresholds"] = {label: round(float(t), 4) for label, t in zip(dataset.labels, probe.thresholds,
+                                                                            strict=True)}
     val_acc = _validation_accuracy(config.task, probe.predict_proba(embeddings.of(val.track_ids)), val.targets,
                                    val.primary, config.threshold)
     details: JSONObject = {

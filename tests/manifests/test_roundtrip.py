@@ -59,7 +59,7 @@ def _value(col: Column, i: int) -> object:
     if col.regex is not None:
         samples = {"isrc": "USRC17607839", "spotify_id": "4uLU6hMCjMI75M1A2tKUQC",
                    "youtube_id": "dQw4w9WgXcQ", "runner_up_id": "9bZkp7q5f_w", "sha256": "a" * 64,
-                   "source_sha256": "b" * 64,
+                   "source_sha256": "b" * 64, "musicbrainz_id": "b1a9c0e9-d987-4042-ae91-78d6a3267d69",
                    "release_date": "1999-07", "fetched_at": "2026-11-21T08:00:00Z",
                    "updated_at": "2026-11-21T08:00:00Z"}
         return samples[col.name]

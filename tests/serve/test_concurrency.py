@@ -69,6 +69,19 @@ def test_eight_clients_at_once_get_their_own_right_answers(served: Served, songs
     assert most == 1 and threads == {"model-worker"}
 
 
+def test_a_closed_worker_answers_503_instead_of_hanging(served: Served, songs: dict[str, Path]) -> None:
+    from fastapi.testclient import TestClient
+
+    from training.serve.app import create_app
+    from training.serve.model import ModelWorker
+
+    worker = ModelWorker(served.worker.model)
+    worker.close()
+    with open(songs["noise"], "rb") as handle:
+        response = TestClient(create_app(worker)).post("/api/predict", files={"file": ("noise.wav", handle)})
+    assert response.status_code == 503 and response.json() == {"detail": "the server is shutting down"}
+
+
 def test_serve_command_prints_its_url_and_answers(served: Served, songs: dict[str, Path]) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "training", "serve", "tiny", "--data", str(served.layout.root),
                              "--port", "0", "--max-seconds", "30"], cwd=REPO, env=ENV,

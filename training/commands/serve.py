@@ -8,6 +8,7 @@ imports stay inside the handler so ``python -m training --help`` is instant.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 
 from manifests import Layout
@@ -27,9 +28,11 @@ def _serve(args: argparse.Namespace) -> int:
     layout = Layout.at(args.data)
     run = RunDir.resolve(args.run, layout) if args.run else RunDir.newest(layout)
     sock = bind(args.host, args.port)  # before loading: a taken port fails at once
-    try:
+    with contextlib.ExitStack() as stack:
+        stack.callback(sock.close)
         model = ServedModel(run)
         worker = ModelWorker(model)
+        stack.callback(worker.close)
         warm_up(worker)
         limits = Limits(max_upload_bytes=int(args.max_upload_mb * 2**20), max_seconds=args.max_seconds)
         app = create_app(worker, limits)
@@ -40,8 +43,6 @@ def _serve(args: argparse.Namespace) -> int:
             serve(app, sock, access_log=args.verbose > 0)
         except KeyboardInterrupt:  # uvicorn finished the requests in flight, then passed Ctrl-C on: a normal stop
             print("stopped", flush=True)
-    finally:
-        sock.close()
     return 0
 
 

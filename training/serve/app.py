@@ -16,8 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -33,7 +31,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .media import Limits, UploadRejected, data_url, decode_upload, spectrogram_png
-from .model import ModelWorker, Prediction
+from .model import ModelWorker, Prediction, WorkerClosed
 
 log = logging.getLogger(__name__)
 
@@ -96,6 +94,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     413: {"model": ErrorResponse, "description": "upload or audio over the server's limits"},
     415: {"model": ErrorResponse, "description": "not audio ffmpeg can decode"},
     422: {"model": ErrorResponse, "description": "no `file` field, an empty file, or a bad query parameter"},
+    503: {"model": ErrorResponse, "description": "the server is shutting down"},
 }
 
 
@@ -160,20 +159,15 @@ def warm_up(worker: ModelWorker) -> None:
 
 
 def create_app(worker: ModelWorker, limits: Limits | None = None) -> FastAPI:
-    """The FastAPI application serving ``worker``'s model; closing the app stops the worker."""
+    """The FastAPI application serving ``worker``'s model (the caller owns the worker and closes it)."""
     limits = limits or Limits()
     identity = worker.model.identity
     templates = Jinja2Templates(directory=str(HERE / "templates"))
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        await run_in_threadpool(worker.close)
-
     app = FastAPI(title="Genre classifier", version="1",
                   description=f"Top genres of an audio file with the trained run `{identity.run}` ({identity.kind}, "
                               f"{len(identity.labels)} genres).",
-                  docs_url=None, redoc_url=None, lifespan=lifespan)
+                  docs_url=None, redoc_url=None)
     body_limit = limits.max_upload_bytes + 64 * 1024  # the multipart overhead on top of the file: a little room
     app.add_middleware(ContentLengthLimit, max_body_size=body_limit,
                        message=f"upload larger than the {limits.max_upload_mb:.3g} MB limit")
@@ -218,7 +212,13 @@ def create_app(worker: ModelWorker, limits: Limits | None = None) -> FastAPI:
             return JSONResponse({"detail": exc.message}, status_code=exc.status)
         finally:
             await file.close()
-        prediction = await asyncio.wrap_future(worker.submit(wave))
+        try:
+            prediction = await asyncio.wrap_future(worker.submit(wave))
+        except WorkerClosed as exc:
+            return JSONResponse({"detail": str(exc)}, status_code=503)
+        except Exception as exc:  # logged by the worker; the client gets one line, the server keeps serving
+            return JSONResponse({"detail": f"{name}: prediction failed: {type(exc).__name__}: {exc}"},
+                                status_code=500)
         out = _prediction_json(prediction, worker, name, wave.size / worker.model.sample_rate, top)
         if spectrogram:
             png = await run_in_threadpool(spectrogram_png, wave, worker.model.bundle.config.features)

@@ -55,6 +55,13 @@ def _suffix(filename: str | None) -> str:
     return suffix if re.fullmatch(r"\.[a-z0-9]{1,8}", suffix) else ""
 
 
+def _ffmpeg_reason(message: str, path: Path) -> str:
+    """The first thing ffmpeg said, without our temporary path or its own ``[in#0 @ 0x...]`` prefixes."""
+    text = message.replace(str(path), "").lstrip(": ").removeprefix("ffmpeg could not decode it: ")
+    first = re.sub(r"\[[^\]]*@ 0x[0-9a-f]+\]\s*", "", text.split(" | ")[0]).strip()
+    return first or "no details"
+
+
 def decode_upload(handle: BinaryIO, filename: str | None, sample_rate: int, limits: Limits) -> np.ndarray:
     """Mono float32 at ``sample_rate`` from an uploaded file object; UploadRejected when it is not usable."""
     from manifests.audio import FFmpegError, decode_audio
@@ -74,7 +81,7 @@ def decode_upload(handle: BinaryIO, filename: str | None, sample_rate: int, limi
         try:
             wave = decode_audio(path, sample_rate, duration_s=limits.max_seconds + 1.0)
         except FFmpegError as exc:
-            reason = str(exc).replace(str(path), "").lstrip(": ").splitlines()[0] if str(exc) else "no details"
+            reason = _ffmpeg_reason(str(exc), path)
             log.info("rejected %s: %s", name, reason)
             raise UploadRejected(415, f"{name}: not audio ffmpeg can decode ({reason})") from None
     seconds = wave.size / sample_rate

@@ -77,6 +77,10 @@ class Prediction:
     model_seconds: float = 0.0
 
 
+class WorkerClosed(RuntimeError):
+    """The worker was closed (the server is stopping): no more predictions."""
+
+
 @dataclass
 class _Job:
     wave: np.ndarray
@@ -205,11 +209,18 @@ class ModelWorker:
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._loop, name="model-worker", daemon=True)
         self.batches = 0
+        self._closed = False
+        self._lock = threading.Lock()
         self._thread.start()
 
     def submit(self, wave: np.ndarray) -> Future[Prediction]:
+        """Queue a waveform; the future fails at once when the worker has been closed."""
         job = _Job(np.asarray(wave, dtype=np.float32))
-        self._queue.put(job)
+        with self._lock:
+            if self._closed:
+                job.future.set_exception(WorkerClosed("the server is shutting down"))
+            else:
+                self._queue.put(job)
         return job.future
 
     def predict(self, wave: np.ndarray, timeout: float | None = None) -> Prediction:
@@ -220,10 +231,13 @@ class ModelWorker:
         self.predict(np.zeros(self.model.sample_rate, dtype=np.float32))
 
     def close(self) -> None:
-        """Stop after the requests already queued."""
-        if self._thread.is_alive():
+        """Stop after the requests already queued; later ones fail instead of waiting forever."""
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
             self._queue.put(None)
-            self._thread.join()
+        self._thread.join()
 
     def _gather(self, first: _Job) -> tuple[list[_Job], bool]:
         """``first`` and the queued jobs behind it, up to the crop budget (a probe: one at a time)."""

@@ -61,7 +61,7 @@ def test_a_genre_artist_album_library_to_a_training_manifest(tmp_path: Path) -> 
     assert sorted(row["file"] for row in rows) == songs  # every song once
     for row in rows:
         assert row["run"] == "e2e" and row["error"] == "" and row["predicted"] in {"rock", "jazz"}
-        assert float(row["p_rock"]) + float(row["p_jazz"]) == pytest.approx(1.0, abs=1e-4)
+        assert float(row["prob_rock"]) + float(row["prob_jazz"]) == pytest.approx(1.0, abs=1e-4)
 
 
 @pytest.mark.parametrize("policy", ["track", "exclude"])

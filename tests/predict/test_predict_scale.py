@@ -58,10 +58,10 @@ def test_a_folder_to_csv_and_jsonl_one_row_per_file(cnn_run: Path, library: Path
     for name, row in by_file.items():
         assert row["run"] == "tiny" and row["model"] == "cnn_bn" and len(row["weights"]) == 12
         if name in UNREADABLE:
-            assert row["error"] and row["predicted"] == "" and row["p_chiptune"] == ""
+            assert row["error"] and row["predicted"] == "" and row["prob_chiptune"] == ""
             continue
         assert row["error"] == "" and float(row["duration_s"]) == pytest.approx(2.0, abs=0.1)
-        scores = {g: float(row[f"p_{g}"]) for g in GENRES}
+        scores = {g: float(row[f"prob_{g}"]) for g in GENRES}
         assert sum(scores.values()) == pytest.approx(1.0, abs=1e-4)
         top = [part.split(":") for part in row["top"].split(";")]
         assert len(top) == 2 and top[0][0] == row["predicted"] == max(scores, key=lambda g: scores[g])
@@ -79,13 +79,13 @@ def test_a_folder_to_csv_and_jsonl_one_row_per_file(cnn_run: Path, library: Path
         if line["error"] is None:
             probabilities = line["probabilities"]
             assert isinstance(probabilities, dict)
-            assert all(abs(probabilities[g] - float(row[f"p_{g}"])) < 1e-5 for g in GENRES)
+            assert all(abs(probabilities[g] - float(row[f"prob_{g}"])) < 1e-5 for g in GENRES)
 
     # and the same as predicting one file on the screen, as before
     one = library / "chiptune" / "one.wav"
     assert main(["predict", str(one), "--run", str(cnn_run), "--json", "-q"]) == 0
     alone = json.loads(capsys.readouterr().out)["results"][0]["probabilities"]
-    assert all(abs(alone[g] - float(by_file["chiptune/one.wav"][f"p_{g}"])) < 1e-5 for g in GENRES)
+    assert all(abs(alone[g] - float(by_file["chiptune/one.wav"][f"prob_{g}"])) < 1e-5 for g in GENRES)
 
 
 def test_resume_skips_whats_there_and_cuts_a_torn_last_row(cnn_run: Path, library: Path, tmp_path: Path,
@@ -187,7 +187,7 @@ def test_a_killed_run_resumes_without_duplicates(cnn_run: Path, tmp_path: Path) 
     text = out.read_text(encoding="utf-8")
     complete = list(csv.DictReader(io.StringIO(text[: text.rfind("\n") + 1], newline="")))
     assert 3 <= len(complete) < 16, "the kill should land mid-run"
-    assert all(None not in row and row["file"] and row["p_ambient"] for row in complete)  # whole rows
+    assert all(None not in row and row["file"] and row["prob_ambient"] for row in complete)  # whole rows
     assert main(["predict", str(lib), "--run", str(cnn_run), "--out", str(out), "-q"]) == 0
     rows = _csv_rows(out)
     assert sorted(r["file"] for r in rows) == sorted(f"{lib}/d{k % 3}/s{k:02d}.wav" for k in range(16))

@@ -476,7 +476,7 @@ class PredictionFile:
     """``--out``: one row per file, appended a whole line at a time and flushed; reopened, it knows its files.
 
     CSV columns: file, run, model, weights, duration_s, n_crops, predicted (``;``-separated),
-    top (``genre:probability;...``), one ``p_<genre>`` column per label, warning, error.
+    top (``genre:probability;...``), one ``prob_<genre>`` column per label, warning, error.
     JSON lines: the fields of ``predict --json`` plus run, model, weights and error.
     """
 
@@ -486,7 +486,7 @@ class PredictionFile:
         self.labels = list(labels)
         self.identity = identity
         self.columns = ["file", "run", "model", "weights", "duration_s", "n_crops", "predicted", "top",
-                        *(f"p_{g}" for g in self.labels), "warning", "error"]
+                        *(f"prob_{g}" for g in self.labels), "warning", "error"]
         self._handle: TextIO | None = None
 
     # -- reading back what an earlier run wrote

@@ -181,6 +181,60 @@ def probe_bench(n_tracks: int, n_labels: int = 9, seed: int = 0) -> dict[str, An
             "probe_cv_folds": info.get("cv_folds"), "probe_total_s": round(read_s + fit_s, 2)}
 
 
+def timed_training(model: Any, seq: Any, steps: int, workers: int) -> dict[str, float]:
+    """The trainer's own loop (``prefetch`` + ``train_on_batch``) for ``steps`` steps after two untimed ones.
+
+    Returns samples/s and the share of the time the model waited for its next batch (the
+    producer running behind); each step's result is fetched, so asynchronous devices are timed.
+    """
+    from .data.sequences import prefetch
+
+    for batch in (seq[0], seq[min(1, len(seq) - 1)]):  # trace, compile and warm up
+        model.train_on_batch(*batch[:2], sample_weight=batch[2] if len(batch) > 2 else None)
+    steps = max(1, min(steps, len(seq)))
+    waited = 0.0
+    samples = 0
+    started = time.perf_counter()
+    batches = prefetch(seq, workers)
+    try:
+        for _ in range(steps):
+            asked = time.perf_counter()
+            batch = next(batches)
+            waited += time.perf_counter() - asked
+            logs = model.train_on_batch(*batch[:2], sample_weight=batch[2] if len(batch) > 2 else None,
+                                        return_dict=True)
+            float(logs["loss"])  # wait for the device
+            samples += len(batch[0])
+    finally:
+        batches.close()
+    elapsed = time.perf_counter() - started
+    return {"samples_per_s": samples / elapsed, "steps_per_s": steps / elapsed, "input_wait_share": waited / elapsed,
+            "seconds": elapsed}
+
+
+def device_memory() -> dict[str, float | None]:
+    """Peak accelerator memory (MB) where the backend reports it (TensorFlow on a GPU), and the process peak."""
+    peak_device = None
+    device = accelerator()
+    if device is not None:
+        try:
+            import keras
+
+            if keras.backend.backend() == "tensorflow":
+                import tensorflow as tf
+
+                peak_device = tf.config.experimental.get_memory_info("GPU:0")["peak"] / 1e6
+            elif keras.backend.backend() == "jax":
+                import jax
+
+                stats = jax.devices()[0].memory_stats() or {}
+                peak_device = stats.get("peak_bytes_in_use", 0) / 1e6 or None
+        except Exception as exc:  # a backend without memory statistics: the process peak still stands
+            log.warning("no device memory statistics (%s)", exc)
+    return {"peak_device_memory_mb": None if peak_device is None else round(peak_device, 1),
+            "peak_rss_mb": round(_rss_mb()["peak"], 1)}
+
+
 def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     start_backend()
     import keras
@@ -188,7 +242,7 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
     from .config import preset
     from .data.cache import build_cache
     from .data.manifest import prepare_dataset, read_manifest
-    from .data.sequences import TrainCrops, prefetch
+    from .data.sequences import TrainCrops
     from .models.cnn import build_model
     from .models.features import LogMel
     from .runs.train import compile_model
@@ -263,18 +317,10 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         try:
             model = build_model(config, len(data.labels))
             compile_model(model, config, device)
-            steps = min(args.steps, len(seq))
-            for x, y, w in (seq[0], seq[1]):  # trace and warm up
-                model.train_on_batch(x, y, sample_weight=w)
-            started = time.perf_counter()
-            for step, (x, y, w) in enumerate(prefetch(seq, config.workers)):  # the trainer's own loop
-                model.train_on_batch(x, y, sample_weight=w)
-                if step + 1 == steps:
-                    break
-            train_s = time.perf_counter() - started
+            loop = timed_training(model, seq, args.steps, config.workers)
         finally:
             keras.config.set_dtype_policy(previous)
-        steps_per_s = steps / train_s
+        steps_per_s = loop["steps_per_s"]
 
         hours = cache.hours
         int16_mb_per_hour = SR * 3600 * 2 / 1e6
@@ -299,6 +345,9 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             "speedup_with_logmel_vs_naive": round(front_cps / naive_cps, 1),
             "train_steps_per_s": round(steps_per_s, 3),
             "train_crops_per_s": round(steps_per_s * config.batch_size, 1),
+            # the producer (one thread: cache, crops, augmentation) against what the model consumes; goal >= 2x
+            "producer_vs_model": round(pipeline_cps / (steps_per_s * config.batch_size), 2),
+            "train_input_wait_share": round(loop["input_wait_share"], 3),
             "int16_mb_per_hour": round(int16_mb_per_hour, 1),
             "cache_resident_mb_per_hour": round(file_mb / hours, 1) if hours else None,
             "cache_resident_vs_int16": round(file_mb / (cache.nbytes / 1e6), 3) if cache.nbytes else None,
@@ -320,6 +369,104 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
             tmp.cleanup()
 
 
+def gpu_bench(args: argparse.Namespace) -> dict[str, Any]:
+    """``make bench-gpu``: the CNN and the fine-tuned musicnn as they would train on this device.
+
+    Per model: samples/s through the trainer's loop (producer threads, mixed precision and XLA
+    as ``train`` chooses them for this device), the share of the time the accelerator waited
+    for input, and peak memory (the GPU's where the backend reports it, else the process's).
+    On a CPU the same code runs and reports CPU numbers (the CNN at a smaller width).
+    """
+    start_backend()
+    import keras
+
+    from .config import FINETUNE, preset
+    from .data.cache import build_cache
+    from .data.manifest import prepare_dataset
+    from .data.sequences import TrainCrops
+    from .runs.train import build_model, compile_model
+
+    device = accelerator()
+    mixed = use_mixed_precision("auto", device)
+    workers = args.workers or max(2, usable_cores())
+    configs = []
+    cnn = preset("gpu")
+    cnn.width = args.width or (cnn.width if device else 16)
+    configs.append(("cnn", cnn))
+    try:
+        from .models.pretrained.finetune import apply_input_spec
+
+        tune = TrainConfig(model=FINETUNE)
+        apply_input_spec(tune, {})
+        configs.append(("musicnn fine-tune", tune))
+    except ImportError as exc:
+        log.warning("no fine-tune model to time (%s)", exc)
+    result: dict[str, Any] = {"backend": keras.backend.backend(), "device": device or f"cpu ({usable_cores()} cores)",
+                              "mixed_precision": mixed, "jit_compile": jit_setting(device), "workers": workers,
+                              "batch_size": args.batch_size, "platform": platform.platform(), "models": {}}
+    with tempfile.TemporaryDirectory(prefix="genre-bench-gpu-") as tmp:
+        layout, rows = generate_corpus(Path(tmp), args.tracks, args.seconds)
+        cache, _ = build_cache(layout, rows, SR, progress=False)
+        try:
+            for name, config in configs:
+                config.batch_size, config.min_tracks, config.workers = args.batch_size, 1, workers
+                config.mixed_precision = "auto"
+                config.validate()
+                data = prepare_dataset(rows, config, source="generated")
+                config.crops_per_track = max(1, -(-(args.steps + 2) * config.batch_size // len(data.train)))
+                seq = TrainCrops(cache, data.train, config, class_weights=data.class_weights())
+                previous = keras.config.dtype_policy()
+                keras.config.set_dtype_policy("mixed_float16" if mixed else "float32")
+                _reset_device_memory(device)
+                try:
+                    model = build_model(config, len(data.labels))
+                    compile_model(model, config, device)
+                    loop = timed_training(model, seq, args.steps, workers)
+                finally:
+                    keras.config.set_dtype_policy(previous)
+                started = time.perf_counter()
+                for i in range(min(len(seq), args.steps)):
+                    seq[i]
+                producer = min(len(seq), args.steps) * config.batch_size / (time.perf_counter() - started)
+                result["models"][name] = {
+                    "model": config.model, "width": config.width, "parameters": int(model.count_params()),
+                    "samples_per_s": round(loop["samples_per_s"], 1),
+                    "input_wait_share": round(loop["input_wait_share"], 3),
+                    "producer_one_thread_samples_per_s": round(producer, 1),
+                    **device_memory()}
+                del model
+        finally:
+            cache.close()
+    return result
+
+
+def _reset_device_memory(device: str | None) -> None:
+    """Peak memory per model: TensorFlow's GPU counter starts again (other backends keep a process peak)."""
+    if device is None:
+        return
+    try:
+        import keras
+
+        if keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            tf.config.experimental.reset_memory_stats("GPU:0")
+    except Exception as exc:
+        log.debug("could not reset the device memory peak: %s", exc)
+
+
+def format_gpu_table(r: dict[str, Any]) -> str:
+    head = (f"device: {r['device']} ({r['backend']}; mixed precision {'on' if r['mixed_precision'] else 'off'}, "
+            f"XLA {'on' if r['jit_compile'] else 'off'}, {r['workers']} producer threads, batch {r['batch_size']})")
+    lines = [head, f"{'model':<20} {'samples/s':>10} {'input wait':>11} {'producer/s':>11} {'peak device MB':>15} "
+                   f"{'peak RSS MB':>12}"]
+    for name, m in r["models"].items():
+        peak = "n/a" if m["peak_device_memory_mb"] is None else f"{m['peak_device_memory_mb']:.0f}"
+        lines.append(f"{name:<20} {m['samples_per_s']:>10.1f} {100 * m['input_wait_share']:>10.1f}% "
+                     f"{m['producer_one_thread_samples_per_s']:>11.1f} {peak:>15} {m['peak_rss_mb']:>12.0f}")
+    return "\n".join(lines)
+
+
 def format_table(r: dict[str, Any]) -> str:
     rows = [
         ("audio", f"{r['source']}; {r['tracks']} tracks, {r['cached_hours'] * 60:.1f} min, cache {r['cache_mb']} MB"),
@@ -335,6 +482,8 @@ def format_table(r: dict[str, Any]) -> str:
                                             "log-mel on this CPU"),
         (f"training {r['model']} (batch {r['batch_size']})",
          f"{r['train_steps_per_s']:.2f} steps/s = {r['train_crops_per_s']:.0f} crops/s"),
+        ("producer vs model (goal >= 2x)", f"{r['producer_vs_model']:.1f}x; the model waited for input "
+                                           f"{100 * r['train_input_wait_share']:.1f} % of the time"),
         ("memory per hour of cached audio (goal <= 1.2x)",
          f"{r['cache_resident_mb_per_hour']} MB resident vs {r['int16_mb_per_hour']} MB int16 "
          f"({r['cache_resident_vs_int16']}x; memory-mapped, reclaimable page cache)"),
@@ -379,9 +528,22 @@ def _main(argv: Sequence[str] | None) -> int:
                         help="tracks embedded with musicnn-MSD, twice (default: 24; 0 skips it)")
     parser.add_argument("--probe-tracks", type=int, default=1000,
                         help="cached tracks the linear probe is trained on (default: 1000; 0 skips it)")
+    parser.add_argument("--gpu-suite", action="store_true",
+                        help="time the CNN and the fine-tuned musicnn as train runs them on this device "
+                             "(samples/s, input wait, peak memory; default JSON <data>/bench/gpu.json)")
+    parser.add_argument("--workers", type=int, help="producer threads for --gpu-suite (default: the cores)")
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
     quiet_tensorflow(args.verbose)
+    if args.gpu_suite:
+        from manifests.io import atomic_write_text
+
+        out = args.out or Layout.at(args.data).root / "bench" / "gpu.json"
+        result = gpu_bench(args)
+        print(format_gpu_table(result))
+        atomic_write_text(out, json.dumps(result, indent=2) + "\n")
+        print(f"\nwritten: {out}")
+        return 0
     if args.tracks < 20 or args.seconds < (args.crop_seconds or 4.0):
         raise UserError("--tracks must be at least 20 (every split needs each kind of signal) and "
                         "--seconds at least the crop length")

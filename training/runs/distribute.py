@@ -196,12 +196,11 @@ class Replicas:
             replica_step = tf.function(model.train_step, jit_compile=bool(model.jit_compile),
                                        reduce_retracing=True)
 
-            @tf.function(reduce_retracing=True)
             def step(data: Any) -> Any:
                 logs = strategy.run(replica_step, args=(data,))
                 return {k: strategy.reduce("MEAN", v, axis=None) for k, v in logs.items()}
 
-            self._step = (key, step)
+            self._step = (key, tf.function(step, reduce_retracing=True))
         return self._step[1]
 
     def predict(self, model: keras.Model, x: np.ndarray) -> np.ndarray:

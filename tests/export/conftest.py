@@ -101,7 +101,7 @@ def probe_multi(tmp_path_factory: pytest.TempPathFactory, probe_features: tuple[
 
 def site_packages() -> list[str]:
     """The folders TensorFlow and onnxruntime are installed in (not the project: it is a .pth entry)."""
-    import onnxruntime
+    import onnxruntime  # type: ignore[import-untyped]
     import tensorflow
 
     return sorted({str(Path(m.__file__).resolve().parents[1]) for m in (tensorflow, onnxruntime)})

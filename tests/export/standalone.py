@@ -38,7 +38,7 @@ def main() -> None:
         meta = {"signatures": signatures}
     else:
         import onnx
-        import onnxruntime as ort
+        import onnxruntime as ort  # type: ignore[import-untyped]
 
         meta = {"files": {}}
         for call in spec["calls"]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -53,8 +54,8 @@ def cnn_onnx(cnn_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
-def _card(export: Path) -> dict[str, object]:
-    card: dict[str, object] = json.loads((export / "model_card.json").read_text(encoding="utf-8"))
+def _card(export: Path) -> dict[str, Any]:
+    card: dict[str, Any] = json.loads((export / "model_card.json").read_text(encoding="utf-8"))
     return card
 
 
@@ -122,14 +123,14 @@ def test_probe_export_scores_like_the_probe_without_the_toolkit(fmt: str, probe_
         np.testing.assert_allclose(result["scores"][name], want, atol=TOL)
     card = _card(out)
     assert card["kind"] == "probe" and card["task"] == bundle.task and card["crop"] is None
-    assert [e["level"] for e in card["entries"]] == ["song"]  # type: ignore[union-attr]
+    assert [e["level"] for e in card["entries"]] == ["song"]
     pretrained = card["pretrained"]
-    assert isinstance(pretrained, dict) and pretrained["licence"] == "ISC" and "Pons" in pretrained["attribution"]
+    assert pretrained["licence"] == "ISC" and "Pons" in pretrained["attribution"]
     assert (out / "LICENSE-musicnn.txt").read_text() == (WEIGHTS_DIR / "LICENSE").read_text()
-    patches = card["preprocessing"]["patches"]  # type: ignore[index]
+    patches = card["preprocessing"]["patches"]
     assert patches["max_patches"] == bundle.settings.max_patches and patches["samples"] == 48128
     if bundle.task == "multi":
-        assert card["decision"]["thresholds"] == {g: bundle.threshold for g in bundle.labels}  # type: ignore[index]
+        assert card["decision"]["thresholds"] == {g: bundle.threshold for g in bundle.labels}
 
 
 def test_cnn_model_card_describes_the_run(cnn_run: Path, cnn_savedmodel: Path) -> None:
@@ -141,24 +142,21 @@ def test_cnn_model_card_describes_the_run(cnn_run: Path, cnn_savedmodel: Path) -
     assert card["decision"] == {"rule": "argmax: the label with the highest probability", "thresholds": None}
     assert card["crop"] == {"samples": config.features.crop_samples, "seconds": 1.0}
     pre = card["preprocessing"]
-    assert isinstance(pre, dict)
     assert (pre["stft"]["n_fft"], pre["stft"]["hop_length"], pre["mel"]["n_mels"]) == (
         config.features.n_fft, config.features.hop_length, config.features.n_mels)
     card_metrics = card["metrics"]
-    assert isinstance(card_metrics, dict)
     assert card_metrics["song"]["accuracy"] == metrics["song"]["accuracy"]
     assert card_metrics["crop"]["accuracy"] == metrics["crop"]["accuracy"]
     assert card_metrics["split"] == "test" and card_metrics["n_tracks"] == metrics["n_tracks"]
     identity = card["run"]
-    assert isinstance(identity, dict)
     assert identity["name"] == "cnn-single" and identity["trained_file_sha256"] == sha256_file(run.model_file)
     assert identity["config"] == config.to_dict()
     assert card["toolkit"] == {"name": "genre-dataset-toolkit", "version": version()}
     assert card["pretrained"] is None
-    assert [(e["name"], e["level"], e["input_shape"]) for e in card["entries"]] == [  # type: ignore[union-attr]
+    assert [(e["name"], e["level"], e["input_shape"]) for e in card["entries"]] == [
         ("serving_default", "crop", [None, 16000]), ("song", "song", [None, None])]
-    assert "signatures['song']" in card["usage"]["python"]  # type: ignore[index]
-    assert max(card["verification"]["max_abs_difference"].values()) <= TOL  # type: ignore[index]
+    assert "signatures['song']" in card["usage"]["python"]
+    assert max(card["verification"]["max_abs_difference"].values()) <= TOL
     readme = (cnn_savedmodel / "README.md").read_text(encoding="utf-8")
     assert ", ".join(GENRES) in readme and "tf.saved_model.load('saved_model')" in readme
 

@@ -253,15 +253,25 @@ def _named(fn: GraphFn) -> GraphFn:
 
 @contextmanager
 def _quiet_tf2onnx() -> Iterator[None]:
-    """tf2onnx logs every step at INFO and its own handled fallbacks at WARNING: kept for -vv."""
-    logger = logging.getLogger("tf2onnx")
+    """tf2onnx logs every step at INFO and its own handled fallbacks at WARNING (some on the root logger): kept for -v.
+
+    A conversion that really fails shows up anyway: the check after it cannot load the file.
+    """
+    logger, root = logging.getLogger("tf2onnx"), logging.getLogger()
     previous = logger.level
-    if not log.isEnabledFor(logging.DEBUG):
+    quiet = not log.isEnabledFor(logging.DEBUG)
+
+    def not_tf2onnx(record: logging.LogRecord) -> bool:
+        return f"{os.sep}tf2onnx{os.sep}" not in record.pathname
+
+    if quiet:
         logger.setLevel(logging.ERROR)
+        root.addFilter(not_tf2onnx)
     try:
         yield
     finally:
         logger.setLevel(previous)
+        root.removeFilter(not_tf2onnx)
 
 
 def _write_onnx(plan: _Plan, folder: Path) -> list[str]:

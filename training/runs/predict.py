@@ -635,6 +635,7 @@ def _outcomes(todo: Sequence[Candidate], plan: DecodePlan, workers: int) -> Iter
             job = None if candidate.error else pool.submit(_decode_job, candidate.path, plan)
             pending.append((candidate, job))
 
+    finished = False
     try:
         refill()
         while pending:
@@ -649,8 +650,9 @@ def _outcomes(todo: Sequence[Candidate], plan: DecodePlan, workers: int) -> Iter
                                     "command to go on") from None
             refill()  # the workers decode the next files while the model runs on this one
             yield candidate, outcome
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
+        finished = True
+    finally:  # stopped early (an error, Ctrl-C): pending work is dropped, not waited for
+        pool.shutdown(wait=finished, cancel_futures=True)
 
 
 def run_predict(files: Sequence[str], run: RunDir, top_k: int = 3, as_json: bool = False,

@@ -68,9 +68,13 @@ def parse_shard(text: str) -> Shard:
 parse_shard.__name__ = "shard"  # argparse shows it in "invalid shard value" messages
 
 
-def add_shard_argument(parser: argparse.ArgumentParser, what: str = "tracks") -> None:
-    """The one ``--shard K/N`` option (same name, meaning and default in every command)."""
+def add_shard_argument(parser: argparse.ArgumentParser, what: str = "tracks", by: str = "the track ID",
+                       join: str = "join the results with 'python -m manifests merge'") -> None:
+    """The one ``--shard K/N`` option (same name, meaning and default in every command).
+
+    ``by`` names the key hashed (a track ID, or a path where there are no IDs yet) and ``join``
+    says how the shards' results come back together.
+    """
     parser.add_argument("--shard", type=parse_shard, default=Shard(), metavar="K/N",
-                        help=f"do only share K of N of the {what}, chosen by a hash of the track ID, "
-                             "so N machines can split one collection (default: 1/1, everything); "
-                             "join the results with 'python -m manifests merge'")
+                        help=f"do only share K of N of the {what}, chosen by a hash of {by}, "
+                             f"so N machines can split one collection (default: 1/1, everything); {join}")

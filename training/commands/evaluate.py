@@ -165,9 +165,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                    help="format of --out (default: from its extension)")
     p.add_argument("--workers", type=number(int, 1), default=cores, metavar="N",
                    help=f"decoding processes (default: cores = {cores})")
-    add_shard_argument(p, "files")
-    shard = next(action for action in p._actions if action.dest == "shard")
-    shard.help = ("predict only share K of N of the files, chosen by a hash of the file's path as shown, so N "
-                  "machines can split one folder (default: 1/1, everything); each writes its own --out")
+    add_shard_argument(p, "files", by="the file's path as shown", join="each writes its own --out")
     add_common_arguments(p)
     p.set_defaults(func=_predict)

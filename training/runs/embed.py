@@ -39,6 +39,7 @@ from ..data.cache import decode_int16, track_sources
 from ..data.embeddings import EmbeddingCache, EmbeddingSettings, pool
 from ..models.pretrained.patches import centred_signal, hop_frames_for, patch_starts
 from ..models.pretrained.registry import PretrainedSpec, get_pretrained
+from ..models.pretrained.tagger import TAGGRAM
 
 if TYPE_CHECKING:
     from ..models.pretrained.tagger import PretrainedModel
@@ -87,6 +88,7 @@ class Embedder:
         self.settings = settings
         self.spec: PretrainedSpec = get_pretrained(settings.model)
         layers = dict(self.spec.embedding_layers)
+        layers[TAGGRAM] = len(self.spec.labels)  # the tag probabilities pool like any layer (claims-audio)
         if settings.layer not in layers:
             raise UserError(f"{self.spec.name} has no embedding layer {settings.layer!r}; choose one of "
                             f"{', '.join(layers)}")

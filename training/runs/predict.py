@@ -38,7 +38,6 @@ import logging
 import multiprocessing
 import os
 import re
-import signal
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
@@ -53,6 +52,7 @@ import numpy as np
 from manifests.audio.files import AUDIO_EXTENSIONS, Found, display_path, walk
 from manifests.errors import UserError
 from manifests.shard import Shard
+from manifests.workers import end_with_owner
 
 from .probe import ProbeBundle, is_probe_run, load_probe
 from .rundir import RunDir
@@ -283,30 +283,10 @@ def _decode_job(path: Path, plan: DecodePlan) -> Decoded | str:
     return decoded
 
 
-def _start_worker(owner: int) -> None:
-    """Worker start-up: end quietly on Ctrl-C or SIGTERM, and with the owner (Linux: the kernel tells us)."""
-    def leave(signum: int, _frame: object) -> None:
-        os._exit(128 + signum)
-
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, leave)
-    if sys.platform.startswith("linux"):
-        import ctypes
-        import ctypes.util
-
-        try:  # PR_SET_PDEATHSIG = 1: SIGKILL when the parent (the owner) ends, even while busy
-            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-            libc.prctl(1, signal.SIGKILL, 0, 0, 0)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != owner:  # it ended before we could ask
-        os._exit(1)
-
-
 def decoding_pool(workers: int) -> ProcessPoolExecutor:
     """``workers`` spawned processes (never forked from a process that runs TensorFlow) that end with this one."""
     context = multiprocessing.get_context("spawn")
-    return ProcessPoolExecutor(max(1, workers), mp_context=context, initializer=_start_worker,
+    return ProcessPoolExecutor(max(1, workers), mp_context=context, initializer=end_with_owner,
                                initargs=(os.getpid(),))
 
 

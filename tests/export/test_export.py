@@ -217,3 +217,34 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_old_one(cnn_run: Path, tmp
         exporter.export_run(RunDir(cnn_run), out, "savedmodel", force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
     assert [p.name for p in out.iterdir()] == ["old.txt"]
+
+
+@pytest.mark.parametrize("fmt", ["savedmodel", "onnx"])
+def test_a_full_size_architecture_exports_within_tolerance(fmt: str, tmp_path: Path) -> None:
+    """``cnn_bn`` as the trainer builds it (pitch shift in the front end, batch norm, TimePool), multi-label.
+
+    Untrained weights are enough: the export must compute what the model computes. The
+    export's own check (loading the written files back) is what is asserted here.
+    """
+    import keras
+
+    from training.config import FeatureConfig, TrainConfig
+    from training.models.cnn import build_model
+
+    config = TrainConfig(model="cnn_bn", task="multi", width=4, threshold=0.4, seed=3,
+                         features=FeatureConfig(crop_seconds=1.0, n_mels=32))
+    keras.utils.set_random_seed(3)
+    run = RunDir(tmp_path / "cnn-bn")
+    run.path.mkdir()
+    build_model(config, len(GENRES)).save(run.model_file)
+    run.write_config(config)
+    run.write_labels(list(GENRES))
+    result = exporter.export_run(run, tmp_path / "out", fmt)
+    card = result.card
+    assert set(card["verification"]["max_abs_difference"]) == {"serving_default", "song"}
+    assert max(card["verification"]["max_abs_difference"].values()) <= TOL
+    assert card["decision"]["thresholds"] == {g: 0.4 for g in GENRES}
+    assert card["metrics"] is None and card["pretrained"] is None
+    model_files = ["saved_model"] if fmt == "savedmodel" else ["model.onnx", "song.onnx"]
+    assert sorted(result.files) == sorted([*model_files, "model_card.json", "README.md"])
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == sorted(result.files)

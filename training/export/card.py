@@ -194,8 +194,8 @@ def build_card(facts: CardFacts) -> JSONObject:
         "pretrained": pretrained_section(facts.pretrained),
         "licence": ("the trained weights are yours (trained from scratch by this toolkit on your data)"
                     if facts.pretrained is None else
-                    f"the probe is yours; the embedded {facts.pretrained.name} weights are under the "
-                    f"{facts.pretrained.licence} licence (see `pretrained`)"),
+                    ("the probe is yours; the embedded " if facts.kind == "probe" else "the weights are fine-tuned from ")
+                    + f"{facts.pretrained.name} weights, under the {facts.pretrained.licence} licence (see `pretrained`)"),
         "usage": usage(facts),
         "verification": facts.verification,
         "exported_at": facts.exported_at,

@@ -41,6 +41,8 @@ from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.io import atomic_write_text
 
+from ..config import MODEL_NAMES, TrainConfig
+from ..models.pretrained.registry import PretrainedSpec, get_pretrained
 from ..runs.probe import is_probe_run
 from ..runs.rundir import JSONObject, RunDir
 from .card import CARD_FILE, PRETRAINED_LICENCE_FILE, README_FILE, CardFacts, Entry, build_card, render_readme
@@ -165,7 +167,7 @@ def _cnn_plan(run: RunDir, bundle: Bundle) -> _Plan:
         "frames_per_crop": 1 + bundle.crop_samples // f.hop_length,
     }
     facts = _facts(run, "cnn", bundle.labels, bundle.task, bundle.threshold, bundle.sample_rate, crop,
-                   preprocessing, None)
+                   preprocessing, pretrained_part(bundle.config))
     facts.entries = [
         Entry("serving_default", "", "crop", [None, crop], f"probabilities of crops of exactly {crop} samples "
               f"({crop / bundle.sample_rate:g} s)"),
@@ -215,8 +217,19 @@ def _probe_plan(run: RunDir, bundle: ProbeBundle) -> _Plan:
     return _Plan("probe", [head], [(facts.entries[0], song_fn, [None, None], reference)], facts)
 
 
+def pretrained_part(config: TrainConfig) -> PretrainedSpec | None:
+    """The pretrained model a CNN-kind run carries the weights of (a fine-tuned musicnn), None when built from scratch.
+
+    Its licence and attribution go on the card, and its licence file beside the export.
+    """
+    if config.model in MODEL_NAMES:
+        return None
+    name = getattr(getattr(config, "finetune", None), "pretrained", None)
+    return get_pretrained(name) if isinstance(name, str) and name else None
+
+
 def _facts(run: RunDir, kind: str, labels: list[str], task: str, threshold: float, sample_rate: int,
-           crop: int | None, preprocessing: JSONObject, spec: Any) -> CardFacts:
+           crop: int | None, preprocessing: JSONObject, spec: PretrainedSpec | None) -> CardFacts:
     return CardFacts(run=run, kind=kind, fmt="", labels=list(labels), task=task, threshold=float(threshold),
                      sample_rate=sample_rate, crop_samples=crop, preprocessing=preprocessing, entries=[],
                      trained_file_sha256=sha256_file(run.trained_file), toolkit_version=version(),

@@ -203,7 +203,11 @@ def test_unknown_format(cnn_run: Path, tmp_path: Path, capsys: pytest.CaptureFix
 
 def test_a_failed_export_leaves_nothing_and_keeps_the_old_one(cnn_run: Path, tmp_path: Path,
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    """The files go into a hidden folder renamed into place at the end: a failure half way removes it."""
+    """The files go into a hidden folder renamed into place at the end: a failure half way removes it.
+
+    An export killed earlier (SIGKILL: no cleanup) left its hidden folder; the next export into
+    the same place removes it.
+    """
     def half_written(plan: object, folder: Path) -> list[str]:
         (folder / "saved_model").mkdir()
         (folder / "saved_model" / "saved_model.pb").write_bytes(b"partial")
@@ -213,10 +217,14 @@ def test_a_failed_export_leaves_nothing_and_keeps_the_old_one(cnn_run: Path, tmp
     out = tmp_path / "out"
     out.mkdir()
     (out / "old.txt").write_text("old", encoding="utf-8")
+    killed = tmp_path / ".out.partial-killed"  # what an export killed earlier left
+    killed.mkdir()
+    (killed / "model.onnx").write_bytes(b"half")
     with pytest.raises(UserError, match="the disk went away"):
         exporter.export_run(RunDir(cnn_run), out, "savedmodel", force=True)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no staging folder left
     assert [p.name for p in out.iterdir()] == ["old.txt"]
+    left = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".out.export.lock"))
+    assert left == ["out"]  # neither this export's staging folder nor the killed one's
 
 
 @pytest.mark.parametrize("fmt", ["savedmodel", "onnx"])

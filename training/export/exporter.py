@@ -17,11 +17,13 @@ place the export is loaded back (``tf.saved_model.load`` / ``onnxruntime``) and 
 generated clip next to the toolkit's own prediction; a difference above
 :data:`TOLERANCE` stops the export.  The files are written into a hidden folder beside
 ``--out`` and renamed into place at the end, so an interrupted or failed export leaves
-nothing behind, and an existing ``--out`` is replaced only with ``--force``.
+nothing behind (a killed one leaves its hidden folder, which the next export into the same
+place removes), and an existing ``--out`` is replaced only with ``--force``.
 """
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -368,6 +370,21 @@ def _place(staging: Path, out: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
+@contextmanager
+def _holding(out: Path) -> Iterator[None]:
+    """One export into ``out`` at a time; what a killed one left beside it (hidden folders) is removed first."""
+    from manifests.lock import exclusive
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(out.parent / f".{out.name}.export.lock", what=str(out), command="training export",
+                   advice="wait for the other export to finish or choose another --out"):
+        name = glob.escape(out.name)
+        for stale in sorted([*out.parent.glob(f".{name}.partial-*"), *out.parent.glob(f".{name}.old-*")]):
+            log.info("removing %s, left behind by an interrupted export", stale)
+            shutil.rmtree(stale, ignore_errors=True)
+        yield
+
+
 def export_run(run: RunDir, out: Path | str, fmt: str = "savedmodel", *, force: bool = False) -> ExportResult:
     """Export a finished run to ``out`` (a folder) in ``fmt``; one-line ``UserError`` on bad input."""
     fmt = check_format(fmt)
@@ -375,7 +392,7 @@ def export_run(run: RunDir, out: Path | str, fmt: str = "savedmodel", *, force: 
     kind = check_run(run)
     check_out(out, force)
     _need_tensorflow()
-    with run.lock("training export"):
+    with run.lock("training export"), _holding(out):
         if kind == "probe":
             from ..runs.probe import load_probe
 
@@ -385,7 +402,6 @@ def export_run(run: RunDir, out: Path | str, fmt: str = "savedmodel", *, force: 
 
             plan = _cnn_plan(run, load_bundle(run))
         plan.facts.fmt = fmt
-        out.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
         try:
             log.info("exporting %s (%s, %s-label) as %s", run.name, kind, plan.facts.task, fmt)

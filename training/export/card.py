@@ -140,8 +140,8 @@ def usage(facts: CardFacts) -> JSONObject:
                 f"wave, rate = sf.read('song.wav', dtype='float32')  # mono, {facts.sample_rate} Hz, in [-1, 1]\n"
                 f"assert rate == {facts.sample_rate} and wave.ndim == 1\n"
                 f"scores = session.run(['scores'], {{'waveform': wave[None, :]}})[0][0]\n{decide}\n")
-    return {"python": code, "audio": f"decode to mono float32 at {facts.sample_rate} Hz in [-1, 1] first "
-                                     f"(e.g. ffmpeg -i in.mp3 -ac 1 -ar {facts.sample_rate} -f f32le out.raw)"}
+    return {"python": code, "audio": f"Decode other audio to mono {facts.sample_rate} Hz first, e.g. "
+                                     f"`ffmpeg -i in.mp3 -ac 1 -ar {facts.sample_rate} song.wav`"}
 
 
 def song_level_text(facts: CardFacts) -> str:

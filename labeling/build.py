@@ -21,9 +21,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import stat
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from manifests.errors import UserError
@@ -153,6 +156,34 @@ def build_rows(tracks: Iterable[Mapping[str, Any]], labels: Iterable[Mapping[str
     return out, excluded, summary
 
 
+def audio_file_exists(layout: Layout) -> Callable[[str], bool]:
+    """``layout.resolve(stored).is_file()``, with one ``lstat`` per file instead of one per path component.
+
+    A folder is looked at once (is it, or any folder above it inside the data folder, a symbolic
+    link?); a plain file in a plain folder needs nothing more. Links take the exact path, which
+    refuses a link that leads out of the data folder.
+    """
+    plain: dict[Path, bool] = {}
+
+    def exists(stored: str) -> bool:
+        path = layout.root / stored
+        folder = path.parent
+        known = plain.get(folder)
+        if known is None:
+            known = plain[folder] = not any(p.is_symlink() for p in (folder, *folder.parents)
+                                            if p.is_relative_to(layout.root))
+        if known:
+            try:
+                mode = os.lstat(path).st_mode
+            except OSError:
+                return False
+            if not stat.S_ISLNK(mode):
+                return stat.S_ISREG(mode)
+        return layout.resolve(stored).is_file()
+
+    return exists
+
+
 def excluded_csv(excluded: Iterable[tuple[str, str, str]]) -> str:
     """``track_id, reason, detail`` per excluded track, safe to open in a spreadsheet (see audit.export)."""
     return render_spreadsheet_csv(("track_id", "reason", "detail"), sorted(excluded), lineterminator="\n")
@@ -173,11 +204,8 @@ def run_build(layout: Layout, taxonomy: Taxonomy, *, threshold: float = DEFAULT_
         log.warning("%s changed after %s was written: drops apply now, genre edits only after "
                     "`python -m labeling resolve`", layout.overrides, labels_path)
 
-    def exists(stored: str) -> bool:
-        return layout.resolve(stored).is_file()
-
     rows, excluded, summary = build_rows(tracks, labels, downloads, splits, overrides, threshold,
-                                         exists if check_audio else None)
+                                         audio_file_exists(layout) if check_audio else None)
     path = layout.table_path("training")
     write_table(path, TRAINING, rows, known_genres=taxonomy.genres)
     atomic_write_text(layout.reports / "build_excluded.csv", excluded_csv(excluded))

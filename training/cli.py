@@ -14,9 +14,13 @@ TRAIN_EXTRA_MODULES = frozenset({"tensorflow", "keras", "librosa", "sklearn", "n
 
 #: Modules that add a sub-command; each exposes ``register(subparsers)``.
 COMMAND_MODULES: tuple[str, ...] = (
+    "training.commands.audit_audio",
+    "training.commands.claims_audio",
     "training.commands.embed",
     "training.commands.evaluate",
+    "training.commands.export",
     "training.commands.pretrained",
+    "training.commands.serve",
     "training.commands.train",
 )
 

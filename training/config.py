@@ -19,13 +19,17 @@ TASKS = ("single", "multi")
 BALANCE = ("weights", "sampling", "none")
 LR_SCHEDULES = ("plateau", "cosine", "constant")
 MIXED_PRECISION = ("auto", "on", "off")
+#: how ``--distribute`` scales the learning rate with the number of replicas
+LR_SCALINGS = ("linear", "none")
 MONITORS = ("val_loss", "val_accuracy", "val_song_accuracy")
 #: the model registry's names (training/models.py builds them; kept here so --help needs no Keras)
 MODEL_NAMES = ("baseline3", "cnn_bn", "shortchunk")
 #: not a CNN: a linear classifier on a pretrained model's embeddings (training/runs/probe.py)
 PROBE = "probe"
+#: not built from scratch: a pretrained musicnn fine-tuned (training/models/pretrained/finetune.py)
+FINETUNE = "musicnn"
 #: every value of ``--model``
-ALL_MODELS = (*MODEL_NAMES, PROBE)
+ALL_MODELS = (*MODEL_NAMES, PROBE, FINETUNE)
 #: how a track's patch embeddings become one vector: their mean, maximum, or mean and standard deviation side by side
 POOLINGS = ("mean", "max", "meanstd")
 
@@ -147,6 +151,27 @@ class ProbeConfig:
 
 
 @dataclass
+class FineTuneConfig:
+    """Fine-tuning a pretrained musicnn (``--model musicnn``): which one, and its two phases.
+
+    The run's ``epochs`` count both phases: the first ``epochs - unfreeze_epochs`` train the
+    back end and a new output layer with the front and mid end frozen (at ``learning_rate``),
+    the last ``unfreeze_epochs`` train every layer at the lower ``fine_tune_lr`` (0: never unfrozen).
+    """
+
+    pretrained: str = "musicnn-MSD"
+    unfreeze_epochs: int = 0
+    fine_tune_lr: float = 1e-5
+
+    def validate(self, epochs: int) -> None:
+        if not 0 <= self.unfreeze_epochs < epochs:
+            raise ConfigError(f"unfreeze_epochs {self.unfreeze_epochs}: must be between 0 and epochs - 1 "
+                              f"({epochs - 1}): at least one epoch trains the head with the front end frozen")
+        if not self.fine_tune_lr > 0:
+            raise ConfigError(f"fine_tune_lr {self.fine_tune_lr}: must be > 0")
+
+
+@dataclass
 class TrainConfig:
     """A whole training run. ``python -m training train --help`` maps its options onto these fields."""
 
@@ -182,17 +207,26 @@ class TrainConfig:
     mixed_precision: str = "auto"
     #: background threads preparing batches (1 = none: batches are made on the training thread)
     workers: int = 1
+    #: data-parallel training on every device (training/runs/distribute.py): ``batch_size`` is then per
+    #: replica, the global batch ``batch_size x replicas``
+    distribute: bool = False
+    #: with ``distribute``: the learning rate times the replicas (``linear``, Goyal et al. 2017) or as given
+    lr_scaling: str = "linear"
+    #: with ``distribute`` and a scaled rate: epochs over which it rises linearly, step by step, to its peak
+    warmup_epochs: int = 2
     features: FeatureConfig = field(default_factory=FeatureConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     #: only a probe run uses (and saves) these
     probe: ProbeConfig = field(default_factory=ProbeConfig)
+    #: only a fine-tuned musicnn run uses (and saves) these
+    finetune: FineTuneConfig = field(default_factory=FineTuneConfig)
 
     def validate(self) -> None:
         """Raise ``ConfigError`` for the first setting the trainer cannot honour."""
         if self.model not in ALL_MODELS:
             raise ConfigError(f"model {self.model!r}: unknown; choose one of {', '.join(ALL_MODELS)}")
         checks = (("task", TASKS), ("balance", BALANCE), ("lr_schedule", LR_SCHEDULES),
-                  ("mixed_precision", MIXED_PRECISION), ("monitor", MONITORS))
+                  ("mixed_precision", MIXED_PRECISION), ("monitor", MONITORS), ("lr_scaling", LR_SCALINGS))
         for name, allowed in checks:
             if getattr(self, name) not in allowed:
                 raise ConfigError(f"{name} {getattr(self, name)!r}: choose one of {', '.join(allowed)}")
@@ -201,6 +235,8 @@ class TrainConfig:
         for name in positive:
             if int(getattr(self, name)) < 1:
                 raise ConfigError(f"{name} {getattr(self, name)}: must be at least 1")
+        if self.warmup_epochs < 0:
+            raise ConfigError(f"warmup_epochs {self.warmup_epochs}: must be at least 0")
         if self.width is not None and self.width < 1:
             raise ConfigError(f"width {self.width}: must be at least 1")
         if not 0 <= self.dropout < 1:
@@ -214,6 +250,8 @@ class TrainConfig:
         self.augment.validate()
         if self.model == PROBE:
             self.probe.validate()
+        if self.model == FINETUNE:
+            self.finetune.validate(self.epochs)
 
     # ------------------------------------------------------------ (de)serialisation
 
@@ -225,6 +263,11 @@ class TrainConfig:
             out["probe"]["c_grid"] = list(self.probe.c_grid)
         else:  # a CNN's config.json stays as it always was
             del out["probe"]
+        if self.model != FINETUNE:
+            del out["finetune"]
+        if not self.distribute:  # a single-device run's config.json stays as it always was
+            for key in ("distribute", "lr_scaling", "warmup_epochs"):
+                del out[key]
         return out
 
     @classmethod
@@ -237,11 +280,13 @@ class TrainConfig:
         if "noise_snr_db" in aug:
             aug["noise_snr_db"] = tuple(float(v) for v in aug["noise_snr_db"])
         probe = dict(data.pop("probe", {}) or {})
+        finetune = dict(data.pop("finetune", {}) or {})
         if "c_grid" in probe:
             probe["c_grid"] = tuple(float(v) for v in probe["c_grid"])
         try:
             return cls(features=_build(FeatureConfig, feats), augment=_build(AugmentConfig, aug),
-                       probe=_build(ProbeConfig, probe), **_known(cls, data))
+                       probe=_build(ProbeConfig, probe), finetune=_build(FineTuneConfig, finetune),
+                       **_known(cls, data))
         except TypeError as exc:
             raise ConfigError(f"config does not fit this toolkit: {exc}") from None
 
@@ -299,7 +344,7 @@ def preset(name: str) -> TrainConfig:
     return TrainConfig.from_dict(data)
 
 
-_Part = TypeVar("_Part", FeatureConfig, AugmentConfig, ProbeConfig)
+_Part = TypeVar("_Part", FeatureConfig, AugmentConfig, ProbeConfig, FineTuneConfig)
 
 
 def _known(cls: type[Any], data: dict[str, Any]) -> dict[str, Any]:

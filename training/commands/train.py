@@ -16,6 +16,8 @@ from manifests.errors import UserError
 from ..config import (
     ALL_MODELS,
     BALANCE,
+    FINETUNE,
+    LR_SCALINGS,
     LR_SCHEDULES,
     MIXED_PRECISION,
     POOLINGS,
@@ -39,12 +41,16 @@ FIELDS = {
     "weight_decay": "weight_decay", "lr_schedule": "lr_schedule", "patience": "early_stopping_patience",
     "balance": "balance", "label_threshold": "label_threshold", "threshold": "threshold",
     "min_tracks": "min_tracks", "seed": "seed", "mixed_precision": "mixed_precision", "workers": "workers",
+    "distribute": "distribute", "lr_scaling": "lr_scaling", "warmup_epochs": "warmup_epochs",
     "crop_seconds": "features.crop_seconds", "n_mels": "features.n_mels", "n_fft": "features.n_fft",
     "hop_length": "features.hop_length", "pitch_semitones": "augment.pitch_semitones",
     "time_stretch": "augment.time_stretch", "mixup": "augment.mixup_alpha",
     "pretrained": "probe.pretrained", "layer": "probe.layer", "pooling": "probe.pooling",
     "overlap": "probe.overlap", "max_patches": "probe.max_patches",
+    "unfreeze_epochs": "finetune.unfreeze_epochs", "fine_tune_lr": "finetune.fine_tune_lr",
 }
+#: the feature options a fine-tuned musicnn takes from its registry entry instead
+INPUT_OPTIONS = ("sample_rate", "n_fft", "hop_length", "n_mels", "crop_seconds")
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -65,7 +71,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     start.add_argument("--config", type=Path, metavar="JSON",
                        help="start from this config.json (e.g. another run's); options below override it")
     p.add_argument("--model", choices=ALL_MODELS, help="architecture (default: cnn_bn); probe: a linear "
-                   "classifier on a pretrained model's embeddings (options below)")
+                   "classifier on a pretrained model's embeddings; musicnn: the pretrained musicnn "
+                   "fine-tuned (options below)")
     p.add_argument("--task", choices=TASKS, help="single: softmax on top_genre; multi: sigmoid on genres "
                                                  "(default: single)")
     p.add_argument("--width", type=int, metavar="N", help="base number of filters (model size)")
@@ -103,6 +110,16 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--mixed-precision", choices=MIXED_PRECISION,
                    help="float16 compute: auto = on GPU only (default)")
     p.add_argument("--workers", type=int, metavar="N", help="threads preparing batches (default: 1)")
+    dist = p.add_argument_group("data-parallel training (--distribute; training/README.md)")
+    dist.add_argument("--distribute", action="store_true", default=None,
+                      help="train on every device: tf.distribute.MirroredStrategy (MultiWorkerMirroredStrategy "
+                           "with TF_CONFIG), or keras.distribution.DataParallel with KERAS_BACKEND=jax; "
+                           "--batch-size is then per replica")
+    dist.add_argument("--lr-scaling", choices=LR_SCALINGS,
+                      help="with --distribute: learning rate x replicas (linear, default) or as given (none)")
+    dist.add_argument("--warmup-epochs", type=int, metavar="N",
+                      help="with --distribute and linear scaling: epochs of linear warm-up to the scaled rate "
+                           "(default: 2)")
     probe = p.add_argument_group("linear probe (--model probe)")
     probe.add_argument("--pretrained", choices=pretrained_names(),
                        help="pretrained model whose embeddings the probe reads (default: musicnn-MSD)")
@@ -113,6 +130,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                        help="share of a patch the next one overlaps (default: 0.5)")
     probe.add_argument("--max-patches", type=int, metavar="N",
                        help="at most N evenly spaced patches per track (default: all)")
+    tune = p.add_argument_group("fine-tuning a pretrained musicnn (--model musicnn; --pretrained picks which)")
+    tune.add_argument("--unfreeze-epochs", type=int, metavar="N",
+                      help="the last N of --epochs train every layer; the ones before only the back end and "
+                           "the new output layer (default: 0, the front end stays frozen)")
+    tune.add_argument("--fine-tune-lr", type=float, metavar="LR",
+                      help="learning rate once every layer trains (default: 1e-5)")
     p.add_argument("--resume", action="store_true",
                    help="continue the run named by --run with its saved settings (only --epochs may change)")
     p.add_argument("--fresh", action="store_true", help="delete the run folder and start over")
@@ -146,6 +169,14 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         config.augment.enabled = False
     if args.no_noise:
         config.augment.noise_prob = 0.0
+    if config.model == FINETUNE:  # the model's own input, whatever a preset or config said
+        from ..models.pretrained.finetune import apply_input_spec
+
+        if args.pretrained is not None:
+            config.finetune.pretrained = args.pretrained
+        given = {f"--{dest.replace('_', '-')}": getattr(args, dest) for dest in INPUT_OPTIONS
+                 if getattr(args, dest, None) is not None}
+        apply_input_spec(config, given)
     return config
 
 
@@ -156,9 +187,14 @@ def handle(args: argparse.Namespace) -> int:
         raise UserError("--resume and --fresh contradict each other; pick one")
     config = config_from_args(args)
     probe_options = [f"--{dest.replace('_', '-')}" for dest, name in FIELDS.items()
-                     if name.startswith("probe.") and getattr(args, dest, None) is not None]
+                     if name.startswith("probe.") and getattr(args, dest, None) is not None
+                     and not (dest == "pretrained" and config.model == FINETUNE)]
     if probe_options and config.model != PROBE:
         raise UserError(f"{probe_options[0]} is a setting of the linear probe: add --model probe")
+    tune_options = [f"--{dest.replace('_', '-')}" for dest, name in FIELDS.items()
+                    if name.startswith("finetune.") and getattr(args, dest, None) is not None]
+    if tune_options and config.model != FINETUNE:
+        raise UserError(f"{tune_options[0]} is a setting of fine-tuning: add --model {FINETUNE}")
     try:
         config.validate()
     except ConfigError as exc:

@@ -44,6 +44,8 @@ def model_label(metrics: JSONObject) -> str:
     if metrics.get("model") == "probe":
         pretrained = metrics.get("pretrained") or {}
         return f"linear probe on {pretrained.get('model', '?')} `{pretrained.get('layer', '?')}`"
+    if metrics.get("model") == "musicnn":  # train --model musicnn
+        return "fine-tuned pretrained `musicnn`"
     return f"CNN `{metrics.get('model') or '?'}`"
 
 

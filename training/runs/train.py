@@ -21,7 +21,7 @@ import logging
 import math
 import time
 from collections.abc import Callable, Sequence
-from contextlib import closing
+from contextlib import ExitStack, closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -32,10 +32,11 @@ from manifests.clock import utc_now_text
 from manifests.errors import UserError
 from manifests.layout import Layout
 
-from ..config import ConfigError, TrainConfig
+from ..config import FINETUNE, ConfigError, TrainConfig
 from ..data.manifest import Dataset, SplitData
 from ..data.sequences import FixedCrops, TrainCrops, prefetch
 from ..runtime import accelerator, jit_setting, start_backend, use_mixed_precision
+from .distribute import SINGLE, Replicas, start_distribution, worker_role
 from .rundir import HistoryRow, JSONObject, RunDir, TrainState
 
 if TYPE_CHECKING:
@@ -65,9 +66,8 @@ def default_run_name(config: TrainConfig) -> str:
 
 # ---------------------------------------------------------------- validation
 
-def predict_crops(model: keras.Model, seq: FixedCrops) -> np.ndarray:
-    return np.concatenate([np.asarray(model.predict_on_batch(seq[i][0]), dtype=np.float64)
-                           for i in range(len(seq))])
+def predict_crops(model: keras.Model, seq: FixedCrops, replicas: Replicas = SINGLE) -> np.ndarray:
+    return np.concatenate([replicas.predict(model, seq[i][0]) for i in range(len(seq))])
 
 
 def validation_scores(probs: np.ndarray, val_seq: FixedCrops, split: SplitData, task: str,
@@ -101,7 +101,7 @@ def validation_scores(probs: np.ndarray, val_seq: FixedCrops, split: SplitData, 
 
 def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: TrainState,
                 history: list[HistoryRow], train_seq: TrainCrops, val_seq: FixedCrops, dataset: Dataset,
-                callbacks: Sequence[keras.callbacks.Callback], progress: bool) -> None:
+                callbacks: Sequence[keras.callbacks.Callback], progress: bool, replicas: Replicas = SINGLE) -> None:
     """Train from ``state.epoch`` to ``config.epochs`` with ``train_on_batch`` (any backend, no tf.data).
 
     After each epoch: validation, best checkpoint, learning-rate schedule, early stopping,
@@ -114,14 +114,24 @@ def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: Tra
         (lambda a, b: a < b) if config.monitor == "val_loss" else (lambda a, b: a > b))
     cb = keras.callbacks.CallbackList(list(callbacks), model=model, epochs=config.epochs,
                                       steps=len(train_seq), verbose=0)
+    from ..models.pretrained import finetune
+
     optimizer = model.optimizer
+    base_lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+    if config.lr_schedule == "cosine":  # the schedule starts from the peak rate (x replicas with linear scaling)
+        base_lr *= replicas.lr_scale(config)
     model.stop_training = False
     cb.on_train_begin()
     for epoch in range(state.epoch, config.epochs):
         train_seq.epoch = epoch
+        if finetune.unfreezes_at(config, epoch):  # a fine-tuned musicnn: every layer learns from now on
+            base_lr = finetune.set_phase(model, config, epoch)
+            compile_model(model, config, accelerator(), learning_rate=base_lr)
+            optimizer, state.wait, state.plateau_wait = model.optimizer, 0, 0
+            log.info("epoch %d: every layer trainable now, learning rate %.2g", epoch + 1, base_lr)
         seed_epoch(model, config.seed, epoch)
         if config.lr_schedule == "cosine":
-            optimizer.learning_rate.assign(config.min_lr + 0.5 * (config.learning_rate - config.min_lr) * (
+            optimizer.learning_rate.assign(config.min_lr + 0.5 * (base_lr - config.min_lr) * (
                 1 + math.cos(math.pi * epoch / max(1, config.epochs))))
         lr = float(keras.ops.convert_to_numpy(optimizer.learning_rate))
         cb.on_epoch_begin(epoch)
@@ -134,9 +144,11 @@ def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: Tra
         with bar, closing(prefetch(train_seq, config.workers)) as batches:
             for step, batch in enumerate(batches):
                 cb.on_train_batch_begin(step)
-                x, y = batch[0], batch[1]
-                weights = batch[2] if len(batch) > 2 else None
-                logs = model.train_on_batch(x, y, sample_weight=weights, return_dict=True)
+                x = batch[0]
+                warm = replicas.warmup_rate(config, epoch, step, len(train_seq))
+                if warm is not None:
+                    optimizer.learning_rate.assign(warm)
+                logs = replicas.train_step(model, batch)
                 for key, value in logs.items():
                     sums[key] = sums.get(key, 0.0) + float(value) * len(x)
                 seen += len(x)
@@ -145,7 +157,7 @@ def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: Tra
                 bar.set_postfix(loss=f"{float(logs['loss']):.3f}", refresh=False)
         train_s = time.perf_counter() - started
         scores = {key: value / max(seen, 1) for key, value in sums.items()}
-        scores.update(validation_scores(predict_crops(model, val_seq), val_seq, dataset.validation, config.task,
+        scores.update(validation_scores(predict_crops(model, val_seq, replicas), val_seq, dataset.validation, config.task,
                                         config.threshold))
         elapsed = time.perf_counter() - started
 
@@ -157,14 +169,15 @@ def _run_epochs(model: keras.Model, config: TrainConfig, run: RunDir, state: Tra
         else:
             state.wait += 1
             state.plateau_wait += 1
-        if config.lr_schedule == "plateau" and state.plateau_wait >= config.lr_patience:
+        if (config.lr_schedule == "plateau" and state.plateau_wait >= config.lr_patience
+                and not replicas.warming(config, epoch + 1)):
             new_lr = max(lr * config.lr_factor, config.min_lr)
             if new_lr < lr:
                 optimizer.learning_rate.assign(new_lr)
                 log.info("validation %s has not improved for %d epochs: learning rate %.2g -> %.2g",
                          config.monitor, state.plateau_wait, lr, new_lr)
             state.plateau_wait = 0
-        if state.wait >= config.early_stopping_patience:
+        if state.wait >= config.early_stopping_patience and finetune.stop_allowed(config, epoch):
             state.stopped_early = True
         row: HistoryRow = {"epoch": epoch + 1, **scores, "lr": lr, "crops_per_s": seen / train_s,
                            "steps_per_s": len(train_seq) / train_s, "seconds": elapsed}
@@ -271,7 +284,10 @@ def train(layout: Layout, config: TrainConfig, *, run_name: str | None = None, m
         config.validate()
     except ConfigError as exc:
         raise UserError(str(exc)) from None
-    run = RunDir.named(layout, run_name or default_run_name(config))
+    name = run_name or default_run_name(config)
+    if config.distribute and not worker_role().chief:  # worker k keeps its own copy of the run, to resume
+        name = f"{name}.worker{worker_role().index}"
+    run = RunDir.named(layout, name)
     with run.lock("training train"):
         return _train(layout, run, config, manifest=manifest, resume=resume, fresh=fresh,
                       epochs_override=epochs_override, progress=progress, callbacks=callbacks)
@@ -315,10 +331,9 @@ def _train(layout: Layout, run: RunDir, config: TrainConfig, *, manifest: Path |
 
 def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, state: TrainState | None,
          manifest_path: Path, progress: bool, extra_callbacks: Sequence[keras.callbacks.Callback]) -> TrainResult:
+    replicas = start_distribution(config)  # first: a multi-worker strategy must exist before TF runs anything
     start_backend()
     import keras
-
-    from ..models.cnn import build_model
 
     run.prepare()
     run.write_config(config)
@@ -330,7 +345,9 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
     started = time.perf_counter()
     resumed_from = None
     history = run.read_history()
+    scope = ExitStack()
     try:
+        scope.enter_context(replicas.scope())  # the model, optimizer and metrics are the strategy's
         checkpoint = run.resume_checkpoint(state) if state is not None else None
         if state is not None and checkpoint is None:
             log.warning("%s: checkpoint %s is missing; starting this run over", run, state.checkpoint)
@@ -345,10 +362,14 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
         # weight decay are not in its saved config, so a model loaded whole would lose them.
         keras.utils.set_random_seed(config.seed)
         model = build_model(config, len(dataset.labels))
-        compile_model(model, config, device)
+        compile_model(model, config, device, learning_rate=_phase(model, config, state))
+        replicas.prepare(model)
         if state is None or checkpoint is None:
             state = TrainState()
             history = []
+            if not replicas.warming(config, 0):  # no warm-up: the scaled rate from the first step
+                model.optimizer.learning_rate.assign(
+                    float(keras.ops.convert_to_numpy(model.optimizer.learning_rate)) * replicas.lr_scale(config))
         else:
             resumed_from = state.epoch
             history = [r for r in history if int(r.get("epoch", 0)) <= resumed_from]
@@ -358,11 +379,13 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
             log.info("resuming %s after epoch %d (best so far: epoch %s)", run, resumed_from, state.best_epoch)
         state.mixed_precision = mixed
         class_weights = dataset.class_weights() if config.balance == "weights" else None
-        train_seq = TrainCrops(cache, dataset.train, config, class_weights=class_weights, epoch=state.epoch)
-        val_seq = FixedCrops(cache, dataset.validation, config)
+        batches = replicas.batch_config(config)  # the global batch
+        train_seq = TrainCrops(cache, dataset.train, batches, class_weights=class_weights, epoch=state.epoch)
+        val_seq = FixedCrops(cache, dataset.validation, batches)
+        log.info("%s", replicas.describe(config))
         log.info("training %s (%s-label, %d parameters) on %s%s: %d crops/epoch, %d validation crops",
                  config.model, config.task, model.count_params(), device or "CPU",
-                 " with mixed precision" if mixed else "", len(train_seq) * config.batch_size,
+                 " with mixed precision" if mixed else "", len(train_seq) * batches.batch_size,
                  len(val_seq.crop_track))
         callbacks: list[keras.callbacks.Callback] = []
         tensorboard = _tensorboard(run)
@@ -370,8 +393,11 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
             callbacks.append(tensorboard)
         callbacks += list(extra_callbacks)
         if state.epoch < config.epochs and not state.stopped_early:
-            _run_epochs(model, config, run, state, history, train_seq, val_seq, dataset, callbacks, progress)
+            _run_epochs(model, config, run, state, history, train_seq, val_seq, dataset, callbacks, progress,
+                        replicas)
     finally:
+        scope.close()
+        replicas.close()
         keras.config.set_dtype_policy(previous_policy)
 
     final = _write_final_model(run, config, dataset, model)
@@ -387,6 +413,7 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
         "val_song_accuracy": val_song_acc, "val_crop_accuracy": val_crop_acc,
         "manifest": str(manifest_path), "backend": keras.backend.backend(), "device": device or "cpu",
         "mixed_precision": mixed, "resumed_from_epoch": resumed_from,
+        "replicas": replicas.count, "distribute_engine": replicas.engine, "global_batch": batches.batch_size,
         "seconds_this_session": round(time.perf_counter() - started, 1),
         "finished_at": utc_now_text(),
     }
@@ -399,11 +426,34 @@ def _fit(run: RunDir, config: TrainConfig, dataset: Dataset, cache: AudioCache, 
                        status, val_song_acc)
 
 
-def compile_model(model: keras.Model, config: TrainConfig, device: str | None) -> None:
-    """AdamW, the task's loss and metrics."""
+def build_model(config: TrainConfig, n_labels: int, *, pretrained: bool = True) -> keras.Model:
+    """The run's model: a CNN from scratch, or a pretrained musicnn with a new head (``pretrained``: its weights)."""
+    if config.model == FINETUNE:
+        from ..models.pretrained.finetune import build_finetune
+
+        return build_finetune(config, n_labels, pretrained=pretrained)
+    from ..models.cnn import build_model as build_cnn
+
+    return build_cnn(config, n_labels)
+
+
+def _phase(model: keras.Model, config: TrainConfig, state: TrainState | None) -> float:
+    """The learning rate to compile with; a fine-tuned musicnn is frozen or not as its last finished epoch was."""
+    if config.model != FINETUNE:
+        return config.learning_rate
+    from ..models.pretrained.finetune import set_phase
+
+    # the checkpoint to load holds the optimizer of the phase of the last finished epoch
+    return set_phase(model, config, max(0, state.epoch - 1) if state is not None else 0)
+
+
+def compile_model(model: keras.Model, config: TrainConfig, device: str | None, *,
+                  learning_rate: float | None = None) -> None:
+    """AdamW (at ``learning_rate``, default the config's), the task's loss and metrics."""
     import keras
 
-    optimizer = keras.optimizers.AdamW(learning_rate=config.learning_rate, weight_decay=config.weight_decay)
+    optimizer = keras.optimizers.AdamW(learning_rate=config.learning_rate if learning_rate is None else learning_rate,
+                                       weight_decay=config.weight_decay)
     # Decay the convolution and dense kernels only: shrinking biases or batch-norm scales does not regularise.
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "_bn", "mel_filterbank", "window"])
     if config.task == "single":
@@ -430,9 +480,7 @@ def _tensorboard(run: RunDir) -> keras.callbacks.Callback | None:
 
 def _write_final_model(run: RunDir, config: TrainConfig, dataset: Dataset, trained: keras.Model) -> keras.Model:
     """The best weights in a freshly built float32 model: what predict loads, on any device."""
-    from ..models.cnn import build_model
-
-    final = build_model(config, len(dataset.labels))
+    final = build_model(config, len(dataset.labels), pretrained=False)
     final.jit_compile = trained.jit_compile
     if run.best_weights_file.is_file():
         final.load_weights(run.best_weights_file)

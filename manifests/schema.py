@@ -33,7 +33,8 @@ TIMESTAMP_PATTERN = r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z"
 GENRE_PATTERN = r"[a-z0-9&]+(?:[ -][a-z0-9&]+)*"
 
 SPLITS = ("train", "validation", "test")
-CLAIM_SOURCES = ("playlist", "musicbrainz", "rym", "lastfm", "synthetic", "manual", "folder", "tags", "csv", "fma")
+CLAIM_SOURCES = ("playlist", "musicbrainz", "rym", "lastfm", "synthetic", "manual", "folder", "tags", "csv", "fma",
+                 "audio")
 
 
 @dataclass(frozen=True)

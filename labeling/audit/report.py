@@ -13,6 +13,7 @@ from typing import Any
 
 from manifests.schema import SPLITS
 
+from . import audio_disagreement
 from .checks import CHECKS, FILE_CHECKS, SEVERITIES, AuditOptions, Finding, Section, describe, youtube_url
 from .load import AuditInput
 
@@ -89,9 +90,11 @@ def render(inp: AuditInput, sections: Sequence[Section], opts: AuditOptions, plo
         "audio_failed": "audio", "audio_skipped": "audio", "audio_not_attempted": "audio",
         "duration_outlier": "durations", "low_match_score": "matches", "review_match": "matches",
         "close_runner_up": "matches", "unlabeled": "labels", "ambiguous_label": "labels",
-        "source_disagreement": "sources", "unmapped_genre": "unmapped", "formula_injection": "formulas"}
+        "source_disagreement": "sources", "unmapped_genre": "unmapped", "formula_injection": "formulas",
+        audio_disagreement.CHECK: audio_disagreement.KEY}
     rows = []
-    for check, (severity, meaning) in sorted(CHECKS.items(), key=lambda kv: (SEVERITIES.index(kv[1][0]), kv[0])):
+    checks = {**CHECKS, audio_disagreement.CHECK: (audio_disagreement.SEVERITY, audio_disagreement.MEANING)}
+    for check, (severity, meaning) in sorted(checks.items(), key=lambda kv: (SEVERITIES.index(kv[1][0]), kv[0])):
         section = by_key.get(skipped_checks[check])
         if section is not None and not section.ran:
             count = f"skipped: {section.skipped_because}"
@@ -292,4 +295,4 @@ def _formulas(sec: Section, inp: AuditInput, opts: AuditOptions, plots: dict[str
 
 RENDERERS = {"labels": _labels, "sources": _sources, "unmapped": _unmapped, "duplicates": _duplicates,
              "leakage": _leakage, "audio": _audio, "durations": _durations, "matches": _matches,
-             "formulas": _formulas}
+             "formulas": _formulas, audio_disagreement.KEY: audio_disagreement.render}

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from manifests.io import atomic_write_bytes
 
+from .audio_disagreement import audio_section
 from .checks import SEVERITIES, AuditOptions, Finding, Section, run_checks
 from .export import write_spreadsheet_csv
 from .load import AuditInput, load_input
@@ -73,7 +74,7 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
     """Audit a manifest and its siblings; write report.md, PNG plots, flagged.csv and summary.json."""
     opts = options or AuditOptions()
     inp = load_input(manifest, data=data, taxonomy_path=taxonomy)
-    sections = run_checks(inp, opts)
+    sections = [*run_checks(inp, opts), audio_section(inp, opts)]  # the last: training audit-audio's list
     by_key = {s.key: s for s in sections}
     images: dict[str, bytes] = {}
     for name, (key, draw) in PLOTS.items() if opts.plots else ():

@@ -235,7 +235,9 @@ def _fast_listmap(text: str) -> dict[str, list[str]]:
 
 
 def _fast_list(text: str) -> list[str]:
-    return _plain_items(text) if "\\" not in text else codec.decode_list(text)
+    if "\\" in text:
+        return codec.decode_list(text)
+    return [text] if ";" not in text else _plain_items(text)
 
 
 def _copy_listmap(value: dict[str, list[str]]) -> dict[str, list[str]]:

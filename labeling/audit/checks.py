@@ -9,8 +9,11 @@ for review when there is time (unmapped genres, sources that disagree).
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
+import os
+import stat
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
@@ -304,11 +307,16 @@ def check_unmapped(inp: AuditInput, opts: AuditOptions) -> Section:
 
 # ---------------------------------------------------------------- duplicates and leakage
 
+#: Artists and albums recur on many tracks: their normalised forms are worked out once per name.
+_unknown_artist = functools.lru_cache(maxsize=1 << 18)(is_unknown_artist)
+_normalized = functools.lru_cache(maxsize=1 << 18)(normalize_text)
+
+
 def _duplicate_keys(e: dict[str, Any]) -> list[tuple[str, str]]:
     keys = []
     if e.get("isrc"):
         keys.append(("duplicate_isrc", e["isrc"].upper()))
-    artists = [a for a in e.get("artists") or [] if not is_unknown_artist(a)]
+    artists = [a for a in e.get("artists") or [] if not _unknown_artist(a)]
     if artists and e.get("title") and normalize_title(e["title"]):  # two unknown artists are no match
         keys.append(("duplicate_artist_title", artist_title_key(artists, e["title"])))
     if e.get("sha256"):
@@ -397,10 +405,10 @@ def check_leakage(inp: AuditInput, opts: AuditOptions) -> Section:
     no_artists = sum(1 for e in split_rows if not e.get("artists"))
     artist_leaks = _leaks([e for e in split_rows if e.get("artists")],
                           lambda e: {(artist_key(a), a) for a in e["artists"]
-                                     if artist_key(a) and not is_unknown_artist(a)})
+                                     if artist_key(a) and not _unknown_artist(a)})
     _flag_leaks(sec, "artist_leakage", "artist", artist_leaks)
     with_album = [e for e in split_rows if e.get("album")]
-    album_leaks = _leaks(with_album, lambda e: [(f"{normalize_text(e['album']) or e['album']}\0"
+    album_leaks = _leaks(with_album, lambda e: [(f"{_normalized(e['album']) or e['album']}\0"
                                                  f"{e.get('release_date') or ''}",
                                                  e["album"] + (f" ({e['release_date']})" if e.get("release_date")
                                                                else ""))])
@@ -426,14 +434,56 @@ def audio_path_outside(root: Path, stored: str) -> str | None:
     manifest reader lets through, so this looks only at the text and, for symbolic
     links, at where they point (``resolve`` reads links, never files).
     """
-    if stored.startswith(("/", "\\")) or PurePosixPath(stored).is_absolute() or PureWindowsPath(stored).drive:
-        return "is an absolute path; audio paths are relative to the data folder"
-    if ".." in stored.replace("\\", "/").split("/"):
-        return "climbs out of the data folder with '..'"
+    why = _outside_by_text(stored)
+    if why:
+        return why
     real, home = (root / stored).resolve(), root.resolve()
     if not real.is_relative_to(home):
         return f"is a symbolic link leading out of the data folder (to {real})"
     return None
+
+
+def _outside_by_text(stored: str) -> str | None:
+    if stored.startswith(("/", "\\")) or PurePosixPath(stored).is_absolute() or PureWindowsPath(stored).drive:
+        return "is an absolute path; audio paths are relative to the data folder"
+    if ".." in stored.replace("\\", "/").split("/"):
+        return "climbs out of the data folder with '..'"
+    return None
+
+
+class _PlainFiles:
+    """Audio files in folders with no symbolic link between them and the data folder, found with one lstat.
+
+    ``audio_path_outside`` and ``AuditInput.audio_file`` resolve every path component of every
+    file (a dozen system calls each); for a plain file in a plain folder their answer is known:
+    inside, at ``root / stored``. Anything else (a link, an odd path) takes their exact path.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.plain: dict[Path, bool] = {}
+
+    def lookup(self, stored: str) -> tuple[bool, Path] | None:
+        """(is a regular file, path) when the fast answer is certain, else None."""
+        if _outside_by_text(stored):
+            return None
+        path = self.root / stored
+        folder = path.parent
+        plain = self.plain.get(folder)
+        if plain is None:
+            plain = self.plain[folder] = not any(p.is_symlink() for p in (folder, *folder.parents)
+                                                 if p.is_relative_to(self.root))
+        if not plain:
+            return None
+        try:
+            mode = os.lstat(path).st_mode
+        except FileNotFoundError:
+            return False, path
+        except OSError:
+            return None
+        if stat.S_ISLNK(mode):
+            return None
+        return stat.S_ISREG(mode), path
 
 
 def _check_file(sec: Section, entry: dict[str, Any], path: Path) -> bool:
@@ -483,20 +533,27 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
     missing = outside = checked = broken = 0
     to_hash: list[tuple[dict[str, Any], Path]] = []
     if opts.check_files:
+        files = _PlainFiles(inp.root)
         for e in sorted(ready, key=lambda e: e["track_id"]):
             if not e.get("audio_path"):
                 sec.flag(e["track_id"], "audio_file_missing", "status ok but no audio_path recorded")
                 missing += 1
                 continue
-            why = audio_path_outside(inp.root, e["audio_path"])
-            try:
-                path = None if why else inp.audio_file(e["audio_path"])
-            except UserError as exc:  # the layout's own refusal of a path out of the folder
-                why, path = str(exc), None
+            known = files.lookup(e["audio_path"])
+            path: Path | None
+            if known is not None:
+                is_file, path = known
+            else:
+                why = audio_path_outside(inp.root, e["audio_path"])
+                try:
+                    path = None if why else inp.audio_file(e["audio_path"])
+                except UserError as exc:  # the layout's own refusal of a path out of the folder
+                    why, path = str(exc), None
+                is_file = path is not None and path.is_file()
             if path is None:
                 sec.flag(e["track_id"], "audio_path_outside", f"{e['audio_path']!r} {why}; not opened")
                 outside += 1
-            elif not path.is_file():
+            elif not is_file:
                 sec.flag(e["track_id"], "audio_file_missing", f"{e['audio_path']} not found under {inp.root}")
                 missing += 1
             else:

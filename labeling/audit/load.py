@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -131,11 +132,19 @@ def _read(path: Path, table: Table, genres: frozenset[str], taxonomy: Taxonomy) 
         raise
 
 
+#: Where a cell can start in CSV text (line start, after a comma or an opening quote) followed by a
+#: formula trigger (``export.FORMULA_TRIGGERS``). A file without any is read no further.
+_MAYBE_FORMULA = re.compile(r'(?:^|[,"])[=+\-@\t\r]', re.MULTILINE)
+
+
 def _risky_cells(path: Path, table: Table) -> list[RiskyCell]:
     """Cells that start like a formula, read raw: this is what a spreadsheet would see."""
     text_columns = {c.name for c in table.columns if c.kind in TEXT_KINDS}
     out: list[RiskyCell] = []
     with open(path, encoding="utf-8-sig", newline="") as handle:
+        if not _MAYBE_FORMULA.search(handle.read()):  # no cell anywhere starts like a formula
+            return out
+        handle.seek(0)
         reader = csv.reader(handle)
         header = next(reader, [])
         for cells in reader:
@@ -196,16 +205,19 @@ def load_input(manifest: Path | str | None = None, *, data: Path | str | None = 
 def join_view(tables: Mapping[str, list[Row]]) -> dict[str, dict[str, Any]]:
     """track_id -> columns from every per-track table; downloads' status/reason become download_*."""
     view: dict[str, dict[str, Any]] = {}
+    renamed = {"labels": {"status": "label_status", "reason": "label_reason"},
+               "downloads": {"status": "download_status", "reason": "download_reason"}}
     for name in VIEW_ORDER:
+        rename = renamed.get(name, {})
         for row in tables.get(name, []):
-            entry = view.setdefault(row["track_id"], {"track_id": row["track_id"], "in_tables": []})
+            tid = row["track_id"]
+            entry = view.get(tid)
+            if entry is None:
+                entry = view[tid] = {"track_id": tid, "in_tables": []}
             entry["in_tables"].append(name)
             for column, value in row.items():
-                if name == "labels" and column in ("status", "reason"):
-                    column = f"label_{column}"
-                elif name == "downloads" and column in ("status", "reason"):
-                    column = f"download_{column}"
-                if value is None or value == [] or value == {}:
+                column = rename.get(column, column)
+                if value is None or (not value and isinstance(value, (list, dict))):  # empty: fills only a gap
                     entry.setdefault(column, value)
                 else:
                     entry[column] = value

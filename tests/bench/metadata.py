@@ -27,11 +27,11 @@ import json
 import os
 import platform
 import pstats
-import resource
 import shutil
 import struct
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -128,21 +128,25 @@ def _env() -> dict[str, str]:
     return env
 
 
-def _children_cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+def run_command(argv: Sequence[str], profile: Path | None = None) -> tuple[float, float, float, str]:
+    """Run ``python -m ...argv`` as a user would.
 
-
-def run_command(argv: Sequence[str], profile: Path | None = None) -> tuple[float, float, str]:
-    """Run ``python -m ...argv`` as a user would; return wall seconds, CPU seconds and the last output line."""
+    Returns wall seconds, CPU seconds (user + system), peak resident memory in MB and the last output line.
+    """
     prefix = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
-    began, cpu = time.perf_counter(), _children_cpu()
-    done = subprocess.run(prefix + ["-m", *argv], capture_output=True, text=True, env=_env(), check=False)
-    seconds, cpu = time.perf_counter() - began, _children_cpu() - cpu
-    if done.returncode != 0:
-        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stdout[-2000:]}{done.stderr[-2000:]}")
-    lines = [ln for ln in done.stdout.splitlines() if ln.strip()]
-    return seconds, cpu, (lines[-1] if lines else "")
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        began = time.perf_counter()
+        proc = subprocess.Popen(prefix + ["-m", *argv], stdout=out, stderr=err, env=_env())
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - began
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout, stderr = out.read().decode(errors="replace"), err.read().decode(errors="replace")
+    if proc.returncode != 0:
+        raise SystemExit(f"{' '.join(argv)} failed ({proc.returncode}):\n{stdout[-2000:]}{stderr[-2000:]}")
+    lines = [ln for ln in stdout.splitlines() if ln.strip()]
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024, (lines[-1] if lines else "")
 
 
 def profile_text(prof: Path, top: int = 30) -> str:
@@ -182,7 +186,7 @@ class Folder:
         data = ["--data", str(self.root)]
         for name, argv in (("resolve", ["labeling", "resolve"]), ("split", ["labeling", "split"]),
                            ("build", ["labeling", "build"])):
-            took[name], _, _ = run_command([*argv, *data, "-q"])
+            took[name] = run_command([*argv, *data, "-q"])[0]
         shutil.copytree(self.layout.manifests, self.pristine)
         self.stamp.write_text(json.dumps({"version": GENERATOR_VERSION, "tracks": self.n, "seconds": took}))
         return took
@@ -235,8 +239,9 @@ def run(data: Path, n: int, profile: bool, regenerate: bool) -> dict[str, Any]:
     }
     for step, argv in tqdm(commands.items(), desc="commands", unit="command", leave=False):
         folder.restore()
-        seconds, cpu, last = run_command(argv)
+        seconds, cpu, rss, last = run_command(argv)
         entry: dict[str, Any] = {"step": step, "kind": "command", "seconds": round(seconds, 3), "cpu_s": round(cpu, 3),
+                                 "peak_rss_mb": round(rss, 1),
                                  "target_s": TARGETS_S.get(step), "ok": cpu <= TARGETS_S.get(step, 1e9),
                                  "output": last[:300]}
         if profile and not entry["ok"]:
@@ -249,17 +254,19 @@ def run(data: Path, n: int, profile: bool, regenerate: bool) -> dict[str, Any]:
         steps.append(entry)
     folder.restore()
     return {"benchmark": "metadata", "tracks": n, "rows": _rows(layout), "folder": str(layout.root),
-            "generated_seconds": generated, "cpus": os.cpu_count(), "python": platform.python_version(),
+            "generated_seconds": generated, "cpus": os.cpu_count(), "load_average": os.getloadavg(), "python": platform.python_version(),
             "steps": steps, "all_within_target": all(s["ok"] for s in steps)}
 
 
 def table_text(result: dict[str, Any]) -> str:
     lines = [f"metadata stages at {result['tracks']:,} tracks ({result['cpus']} CPUs); rows: "
              + ", ".join(f"{k} {v:,}" for k, v in result["rows"].items()),
-             f"{'step':<22} {'wall s':>8} {'CPU s':>8} {'frame wall':>10} {'frame CPU':>9} {'target':>7}  within"]
+             f"{'step':<22} {'wall s':>8} {'CPU s':>8} {'frame wall':>10} {'frame CPU':>9} {'peak MB':>8} "
+             f"{'target':>7}  within"]
     for s in result["steps"]:
         frame = f"{s['frame_seconds']:10.2f} {s['frame_cpu_s']:9.2f}" if "frame_seconds" in s else " " * 20
-        lines.append(f"{s['step']:<22} {s['seconds']:8.2f} {s['cpu_s']:8.2f} {frame} {s['target_s']:7.1f}  "
+        rss = f"{s['peak_rss_mb']:8.0f}" if "peak_rss_mb" in s else " " * 8
+        lines.append(f"{s['step']:<22} {s['seconds']:8.2f} {s['cpu_s']:8.2f} {frame} {rss} {s['target_s']:7.1f}  "
                      f"{'yes' if s['ok'] else 'NO'}")
     lines.append("within: CPU seconds (user + system) at most the target; the CPU time is what a step takes "
                  f"on an idle machine (load average when measured: {result['load_average'][0]:.1f})")

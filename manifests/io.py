@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import math
 import os
 import re
@@ -311,34 +312,39 @@ def _fast_column(col: Column, texts: Sequence[str], genres: frozenset[str] | Non
     return [next(it) if t else (empty() if empty else None) for t in texts]
 
 
-def _decode_chunk(table: Table, header: list[str], chunk: list[tuple[int, int, list[str]]],
-                  genres: frozenset[str] | None, keys: dict[tuple[Any, ...], int]) -> list[Row]:
-    """The rows of a chunk, decoded column by column; ``_Doubt`` when any cell or key needs a closer look."""
+def _decode_chunk(table: Table, header: list[str], block: list[list[str]], genres: frozenset[str] | None,
+                  keys: set[tuple[Any, ...]]) -> list[Row]:
+    """The rows of a block, decoded column by column; ``_Doubt`` when any row, cell or key needs a closer look."""
+    width = len(header)
+    if set(map(len, block)) != {width} or [""] * width in block:  # short/long/blank rows: the exact path
+        raise _Doubt
     position = {name: i for i, name in enumerate(header)}
-    by_column = list(zip(*(cells for _, _, cells in chunk), strict=True))
-    blank = ("",) * len(chunk)
+    by_column = list(zip(*block, strict=True))
+    if table.versioned and set(by_column[position[SCHEMA_COLUMN]]) != {table.tag}:
+        raise _Doubt
+    blank = ("",) * len(block)
     names = [col.name for col in table.columns]
     try:
         columns = [_fast_column(col, by_column[position[col.name]] if col.name in position else blank, genres)
                    for col in table.columns]
     except (ValueError, KeyError, TypeError, codec.CodecError):
         raise _Doubt from None
-    rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
     key_columns = [columns[names.index(k)] for k in table.key]
     found = list(zip(*key_columns, strict=True))
-    if len(set(found)) != len(found) or not keys.keys().isdisjoint(found):
+    if len(set(found)) != len(found) or not keys.isdisjoint(found):
         raise _Doubt
-    keys.update(zip(found, (row_no for _, row_no, _ in chunk), strict=True))
-    return rows
+    keys.update(found)
+    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
 
 
 def read_rows(path: Path | str, table: Table, *,
               known_genres: Iterable[str] | None = None) -> Iterator[Row]:
     """Yield validated rows of one manifest; raise ``ManifestError`` at the first bad cell.
 
-    Rows are checked a chunk at a time, column by column (fast); a chunk in which anything
-    looks wrong is read again row by row and cell by cell, which finds the first problem
-    exactly as a plain loop would (and yields the good rows before it).
+    Rows are read a block at a time and checked column by column (fast). When anything in a
+    block looks wrong (a malformed or blank line, a bad cell, a repeated key), the file is read
+    again row by row and cell by cell from the start, past the rows already yielded: that path
+    finds the first problem exactly as a plain loop would, with its line, row and column.
     """
     path = Path(path)
     genres = frozenset(known_genres) if known_genres is not None else None
@@ -346,6 +352,7 @@ def read_rows(path: Path | str, table: Table, *,
         handle = open(path, encoding="utf-8-sig", newline="")
     except FileNotFoundError:
         raise MissingTable(path, table) from None
+    yielded = 0
     with handle:
         reader = csv.reader(handle, strict=True)
         try:
@@ -355,68 +362,71 @@ def read_rows(path: Path | str, table: Table, *,
         except (csv.Error, UnicodeDecodeError) as exc:
             raise ManifestError(path, f"unreadable header: {exc}", line=1) from None
         _check_header(path, table, header)
+        keys: set[tuple[Any, ...]] = set()
+        while True:
+            try:
+                block = list(itertools.islice(reader, CHUNK_ROWS))
+                if not block:
+                    return
+                rows = _decode_chunk(table, header, block, genres, keys)
+            except (_Doubt, csv.Error, UnicodeDecodeError):
+                break
+            yield from rows
+            yielded += len(rows)
+    yield from _exact_rows(path, table, genres, skip=yielded)
+
+
+def _exact_rows(path: Path, table: Table, genres: frozenset[str] | None, *, skip: int) -> Iterator[Row]:
+    """The exact path: row by row, cell by cell; raises at the first problem, naming it.
+
+    The first ``skip`` rows (already yielded by the fast path) are checked again but not yielded.
+    """
+    with open(path, encoding="utf-8-sig", newline="") as handle:
+        reader = csv.reader(handle, strict=True)
+        try:
+            header = next(reader)
+        except (csv.Error, UnicodeDecodeError, StopIteration) as exc:  # it read fine a moment ago
+            raise ManifestError(path, f"unreadable header: {exc}", line=1) from None
         keys: dict[tuple[Any, ...], int] = {}
-        schema_at = header.index(SCHEMA_COLUMN) if table.versioned else -1
-        width = len(header)
         row_no = 0
-        pending: ManifestError | None = None
-        while pending is None:
-            chunk: list[tuple[int, int, list[str]]] = []
-            while len(chunk) < CHUNK_ROWS:
+        while True:
+            try:
+                cells = next(reader)
+            except StopIteration:
+                break
+            except csv.Error as exc:
+                raise ManifestError(path, f"malformed CSV: {exc}", line=reader.line_num,
+                                    row=row_no + 1) from None
+            except UnicodeDecodeError as exc:
+                raise ManifestError(path, f"not UTF-8 text: {exc.reason}", row=row_no + 1) from None
+            row_no += 1
+            line = reader.line_num
+            if not cells or cells == [""] * len(cells):
+                continue
+            if len(cells) != len(header):
+                raise ManifestError(path, f"{len(cells)} cells but the header has {len(header)}",
+                                    line=line, row=row_no)
+            raw = dict(zip(header, cells, strict=True))
+            if table.versioned and raw[SCHEMA_COLUMN] != table.tag:
+                found = raw[SCHEMA_COLUMN] or "nothing"
+                raise ManifestError(path, f"written as {found}, this toolkit reads {table.tag}; "
+                                          "rerun the stage that writes it", line=line, row=row_no,
+                                    column=SCHEMA_COLUMN)
+            row: Row = {}
+            for col in table.columns:
                 try:
-                    cells = next(reader)
-                except StopIteration:
-                    break
-                except csv.Error as exc:
-                    pending = ManifestError(path, f"malformed CSV: {exc}", line=reader.line_num, row=row_no + 1)
-                    break
-                except UnicodeDecodeError as exc:
-                    pending = ManifestError(path, f"not UTF-8 text: {exc.reason}", row=row_no + 1)
-                    break
-                row_no += 1
-                line = reader.line_num
-                if not any(cells):  # a blank line, or only empty cells
-                    continue
-                if len(cells) != width:
-                    pending = ManifestError(path, f"{len(cells)} cells but the header has {width}",
-                                            line=line, row=row_no)
-                    break
-                if schema_at >= 0 and cells[schema_at] != table.tag:
-                    found = cells[schema_at] or "nothing"
-                    pending = ManifestError(path, f"written as {found}, this toolkit reads {table.tag}; "
-                                                  "rerun the stage that writes it", line=line, row=row_no,
-                                            column=SCHEMA_COLUMN)
-                    break
-                chunk.append((line, row_no, cells))
-            if not chunk:
-                break
-            try:
-                yield from _decode_chunk(table, header, chunk, genres, keys)
-            except _Doubt:
-                yield from _decode_rows(path, table, header, chunk, genres, keys)
-            if len(chunk) < CHUNK_ROWS and pending is None:
-                break
-        if pending is not None:
-            raise pending
-
-
-def _decode_rows(path: Path, table: Table, header: list[str], chunk: list[tuple[int, int, list[str]]],
-                 genres: frozenset[str] | None, keys: dict[tuple[Any, ...], int]) -> Iterator[Row]:
-    """The exact path: row by row, cell by cell; raises at the first problem, naming it."""
-    for line, row_no, cells in chunk:
-        raw = dict(zip(header, cells, strict=True))
-        row: Row = {}
-        for col in table.columns:
-            try:
-                row[col.name] = decode_cell(col, raw.get(col.name, ""), genres)
-            except codec.CodecError as exc:
-                raise ManifestError(path, str(exc), line=line, row=row_no, column=col.name) from None
-        key = tuple(row[k] for k in table.key)
-        if key in keys:
-            raise ManifestError(path, f"duplicate key {_key_text(table, key)} (first at row {keys[key]})",
-                                line=line, row=row_no, column=table.key[0])
-        keys[key] = row_no
-        yield row
+                    row[col.name] = decode_cell(col, raw.get(col.name, ""), genres)
+                except codec.CodecError as exc:
+                    raise ManifestError(path, str(exc), line=line, row=row_no, column=col.name) from None
+            key = tuple(row[k] for k in table.key)
+            if key in keys:
+                raise ManifestError(path, f"duplicate key {_key_text(table, key)} (first at row {keys[key]})",
+                                    line=line, row=row_no, column=table.key[0])
+            keys[key] = row_no
+            if skip:
+                skip -= 1
+                continue
+            yield row
 
 
 def read_table(path: Path | str, table: Table, *, known_genres: Iterable[str] | None = None,

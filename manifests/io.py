@@ -495,9 +495,29 @@ def render(table: Table, rows: Iterable[Mapping[str, Any]], *, path: Path | str 
     return out.getvalue()
 
 
+def _plain(text: Any, specials: str) -> bool:
+    """A non-empty string with nothing to escape (``codec`` would write it as it is)."""
+    return text.__class__ is str and text != "" and "\\" not in text and not any(c in text for c in specials)
+
+
+def _encode_fast(col: Column, value: Any) -> str:
+    """``encode_cell`` for the common list and map cells, without escaping character by character."""
+    kind = col.kind
+    if kind == "list" and value.__class__ is list and value and all(_plain(i, ";") for i in value):
+        return "; ".join(value)
+    if kind == "floatmap" and value.__class__ is dict and value and all(_plain(k, ";=") for k in value):
+        return "; ".join(f"{k}={codec.format_float(float(v), col.decimals)}" for k, v in value.items())
+    if kind == "listmap" and value.__class__ is dict and value and all(
+            _plain(k, ";=") and v.__class__ is list and all(_plain(i, ";=,") for i in v) for k, v in value.items()):
+        return "; ".join(f"{k}={','.join(v)}" for k, v in value.items())
+    return encode_cell(col, value)
+
+
 def _encode_column(col: Column, values: list[Any]) -> list[str]:
     if col.kind == "str":
         return [v if v.__class__ is str and v else encode_cell(col, v) for v in values]
+    if col.kind in ("list", "floatmap", "listmap"):
+        return [_encode_fast(col, v) for v in values]
     return [encode_cell(col, v) for v in values]
 
 

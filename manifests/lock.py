@@ -97,8 +97,9 @@ def data_folder_lock(folder: Path | str, command: str, *, wait: bool = False) ->
             _remove_if_only_the_lock(folder)
 
 
-#: Where only data-folder writers write (training writes runs/ and cache/ under its own locks).
-SWEPT = ("manifests", "reports")
+#: Where only data-folder writers write (training writes runs/ and the rest of cache/ under its own
+#: locks, so those are never swept here); cache/import_audio holds import-audio's hash memo.
+SWEPT = ("manifests", "reports", "cache/import_audio")
 
 
 def sweep_stale_temp_files(folder: Path) -> list[Path]:

@@ -33,6 +33,12 @@ def loaded(driver: Any, path_part: str) -> None:
         "return document.readyState") == "complete", timeout=20, what=f"a page at {path_part}")
 
 
+def text_of(driver: Any, element_id: str) -> str:
+    """An element's text, read in the page as it is now (a reload between find and read is no error)."""
+    return str(driver.execute_script(
+        "const e = document.getElementById(arguments[0]); return e ? e.textContent : ''", element_id))
+
+
 def table_ids(driver: Any) -> list[str]:
     return list(driver.execute_script(
         "return Array.from(document.querySelectorAll('#tracks tbody tr[data-id]')).map(r => r.dataset.id)"))
@@ -116,7 +122,7 @@ def test_review_with_the_keyboard(browser: Any, live_url: str, review_folder: La
     press("u")  # undo the drop
     wait_until(lambda: not review_folder.overrides.read_text(encoding="utf-8").count("rv-rock2"),
                timeout=20, what="the undo on disk")
-    wait_until(lambda: "reviewed 1 of 8" in browser.find_element(By.ID, "counter").text, timeout=20,
+    wait_until(lambda: "reviewed 1 of 8" in text_of(browser, "counter"), timeout=20,
                what="the counter after undo")
     assert read_rows(review_folder, "overrides") == []
     reviewed = (review_folder.root / "reports" / "review" / "reviewed.csv").read_text(encoding="utf-8")

@@ -26,7 +26,7 @@ from manifests.audio import SAMPLE_RATE, WAV_PROBLEMS, check_wav_file
 from manifests.config import MIN_AUDIO_SECONDS
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
-from manifests.ids import artist_title_key, is_unknown_artist, normalize_text, normalize_title
+from manifests.ids import is_unknown_artist, normalize_text, normalize_title
 from manifests.schema import SPLITS
 
 from ..splits import artist_key
@@ -317,8 +317,9 @@ def _duplicate_keys(e: dict[str, Any]) -> list[tuple[str, str]]:
     if e.get("isrc"):
         keys.append(("duplicate_isrc", e["isrc"].upper()))
     artists = [a for a in e.get("artists") or [] if not _unknown_artist(a)]
-    if artists and e.get("title") and normalize_title(e["title"]):  # two unknown artists are no match
-        keys.append(("duplicate_artist_title", artist_title_key(artists, e["title"])))
+    bare = normalize_title(e["title"]) if artists and e.get("title") else ""
+    if bare:  # two unknown artists are no match; the key is manifests.ids.artist_title_key's, title normalised once
+        keys.append(("duplicate_artist_title", f"{_normalized(str(artists[0]))}|{bare}"))
     if e.get("sha256"):
         keys.append(("duplicate_audio", e["sha256"]))
     return keys
@@ -461,17 +462,18 @@ class _PlainFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.plain: dict[Path, bool] = {}
+        self.plain: dict[str, bool] = {}
 
-    def lookup(self, stored: str) -> tuple[bool, Path] | None:
+    def lookup(self, stored: str) -> tuple[bool, str] | None:
         """(is a regular file, path) when the fast answer is certain, else None."""
         if _outside_by_text(stored):
             return None
-        path = self.root / stored
-        folder = path.parent
+        path = os.path.join(self.root, stored)
+        folder = os.path.dirname(path)
         plain = self.plain.get(folder)
         if plain is None:
-            plain = self.plain[folder] = not any(p.is_symlink() for p in (folder, *folder.parents)
+            parent = Path(folder)
+            plain = self.plain[folder] = not any(p.is_symlink() for p in (parent, *parent.parents)
                                                  if p.is_relative_to(self.root))
         if not plain:
             return None
@@ -486,7 +488,7 @@ class _PlainFiles:
         return stat.S_ISREG(mode), path
 
 
-def _check_file(sec: Section, entry: dict[str, Any], path: Path) -> bool:
+def _check_file(sec: Section, entry: dict[str, Any], path: Path | str) -> bool:
     """Flag what the WAV header says is wrong with one track's file; True when something was."""
     stored = entry["audio_path"]
     try:
@@ -531,7 +533,7 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
                 sec.flag(e["track_id"], "audio_not_attempted", "no downloads row yet; run the download step")
     ready = [e for e in cat.values() if e.get("download_status") == "ok" or "training" in e["in_tables"]]
     missing = outside = checked = broken = 0
-    to_hash: list[tuple[dict[str, Any], Path]] = []
+    to_hash: list[tuple[dict[str, Any], Path | str]] = []
     if opts.check_files:
         files = _PlainFiles(inp.root)
         for e in sorted(ready, key=lambda e: e["track_id"]):
@@ -540,7 +542,7 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
                 missing += 1
                 continue
             known = files.lookup(e["audio_path"])
-            path: Path | None
+            path: Path | str | None
             if known is not None:
                 is_file, path = known
             else:

@@ -23,7 +23,6 @@ temporary folder.  Prints a table and writes JSON (default ``data/bench/training
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import platform
 import resource
@@ -35,6 +34,7 @@ from typing import Any
 
 import numpy as np
 
+from manifests.benchjson import publish
 from manifests.cliutil import add_common_arguments, run_main, setup_logging
 from manifests.config import usable_cores
 from manifests.errors import UserError
@@ -536,24 +536,15 @@ def _main(argv: Sequence[str] | None) -> int:
     setup_logging(args.verbose, args.quiet)
     quiet_tensorflow(args.verbose)
     if args.gpu_suite:
-        from manifests.io import atomic_write_text
 
-        out = args.out or Layout.at(args.data).root / "bench" / "gpu.json"
         result = gpu_bench(args)
-        print(format_gpu_table(result))
-        atomic_write_text(out, json.dumps(result, indent=2) + "\n")
-        print(f"\nwritten: {out}")
+        publish(result, format_gpu_table(result), data=args.data, name="gpu", out=args.out)
         return 0
     if args.tracks < 20 or args.seconds < (args.crop_seconds or 4.0):
         raise UserError("--tracks must be at least 20 (every split needs each kind of signal) and "
                         "--seconds at least the crop length")
-    from manifests.io import atomic_write_text
-
-    out = args.out or Layout.at(args.data).root / "bench" / "training.json"
     result = run_bench(args)
-    print(format_table(result))
-    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten: {out}")
+    publish(result, format_table(result), data=args.data, name="training", out=args.out)
     return 0
 
 

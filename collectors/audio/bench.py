@@ -21,7 +21,6 @@ near-linear speed-up up to the core count.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import subprocess
@@ -33,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from manifests.audio import ffmpeg_exe
+from manifests.benchjson import publish
 from manifests.cliutil import add_common_arguments, number, run_main, setup_logging
 from manifests.config import usable_cores
 
@@ -227,7 +227,6 @@ def table(result: dict[str, Any]) -> str:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from manifests import Layout, atomic_write_text
 
     parser = argparse.ArgumentParser(prog="python -m collectors.audio.bench", description=(__doc__ or "").split("\n")[0])
     add_common_arguments(parser)
@@ -244,10 +243,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
     result = run(args.files, args.seconds, args.max_workers, args.repeat, args.tasks_per_worker)
-    print(table(result))
-    out = Path(args.out) if args.out else Layout.at(args.data).root / "bench" / "audio.json"
-    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {out}")
+    publish(result, table(result), data=args.data, name="audio", out=args.out)
     return 0
 
 

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from manifests.benchjson import publish
 from manifests.cliutil import add_common_arguments, run_main, setup_logging
 from manifests.schema import YOUTUBE_ID_PATTERN
 
@@ -309,7 +310,6 @@ def table(result: dict[str, Any]) -> str:
 
 
 def _main(argv: Sequence[str] | None) -> int:
-    from manifests import Layout, atomic_write_text
 
     parser = argparse.ArgumentParser(prog="python -m collectors.youtube.bench",
                                      description=(__doc__ or "").split("\n")[0])
@@ -320,10 +320,7 @@ def _main(argv: Sequence[str] | None) -> int:
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
     result = run(load_lists(args.lists))
-    print(table(result))
-    out = Path(args.out) if args.out else Layout.at(args.data).root / "bench" / "match.json"
-    atomic_write_text(out, json.dumps(result, indent=2, ensure_ascii=False) + "\n")
-    print(f"\nwrote {out}")
+    publish(result, table(result), data=args.data, name="match", out=args.out)
     return 0
 
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import logging
 import platform
 import random
@@ -27,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from manifests.benchjson import publish
 from manifests.cliutil import add_common_arguments, number, run_main, setup_logging
 from manifests.layout import Layout
 from manifests.schema import CLAIMS, DOWNLOADS, LABELS, SPLITS_TABLE, TRACKS, Table
@@ -170,16 +170,19 @@ def _pct(values: Sequence[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def print_table(result: dict[str, Any]) -> None:
-    print(f"review table page at {result['tracks']:,} tracks (app loads in {result['app_load_s']} s; "
-          f"goal < {result['goal_ms']:.0f} ms a page)")
-    print(f"{'request':<26} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'rows':>8}")
+def table_text(result: dict[str, Any]) -> str:
+    """The figures as a table for the screen."""
+    lines: list[str] = []
+    lines.append(f"review table page at {result['tracks']:,} tracks (app loads in {result['app_load_s']} s; "
+                 f"goal < {result['goal_ms']:.0f} ms a page)")
+    lines.append(f"{'request':<26} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8} {'rows':>8}")
     for row in result["requests"]:
-        print(f"{row['request']:<26} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8} "
-              f"{row['mean_rows_matched']:>8}")
+        lines.append(f"{row['request']:<26} {row['p50_ms']:>8} {row['p95_ms']:>8} {row['max_ms']:>8} "
+                     f"{row['mean_rows_matched']:>8}")
     o = result["overall"]
-    print(f"{'all requests':<26} {o['p50_ms']:>8} {o['p95_ms']:>8} {o['max_ms']:>8}")
-    print("meets the goal" if result["meets_goal"] else "MISSES the goal (p95)")
+    lines.append(f"{'all requests':<26} {o['p50_ms']:>8} {o['p95_ms']:>8} {o['max_ms']:>8}")
+    lines.append("meets the goal" if result["meets_goal"] else "MISSES the goal (p95)")
+    return "\n".join(lines)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -194,11 +197,7 @@ def _main(argv: Sequence[str] | None) -> int:
         logging.getLogger("httpx").setLevel(logging.WARNING)
     data = Layout.at(args.data).root
     result = run(data, int(args.tracks), int(args.repeat))
-    out = Path(args.out) if args.out else data / "bench" / "review.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
-    print_table(result)
-    print(f"wrote {out}")
+    publish(result, table_text(result), data=data, name="review", out=args.out)
     return 0
 
 

@@ -11,7 +11,6 @@ show what retries cost.  Needs the repository checkout: the fake lives in ``test
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import math
 import sys
@@ -36,10 +35,10 @@ def run_scenario(name: str, sizes: Sequence[int], faults: bool) -> dict[str, Any
     """Collect ``len(sizes)`` playlists through the real pipeline; count what the fake saw."""
     from manifests import Layout
 
-    from .auth import Credentials, client_auth_manager
-    from .client import RetryPolicy, SpotifyClient, make_spotify_session
-    from .collect import CollectOptions, Collector
-    from .refs import make_request
+    from collectors.spotify.auth import Credentials, client_auth_manager
+    from collectors.spotify.client import RetryPolicy, SpotifyClient, make_spotify_session
+    from collectors.spotify.collect import CollectOptions, Collector
+    from collectors.spotify.refs import make_request
 
     fk = _fake_module()
     with fk.FakeSpotify() as fake, tempfile.TemporaryDirectory() as tmp:
@@ -98,15 +97,12 @@ def _main(argv: Sequence[str] | None) -> int:
     setup_logging(args.verbose, quiet=True if not args.verbose else args.quiet)
     if not args.verbose:  # the injected faults would print one line each
         logging.getLogger("collectors.net.session").setLevel(logging.ERROR)
-    from manifests import Layout, atomic_write_text
+    from manifests.benchjson import publish
 
     results = [run_scenario("clean", SIZES, faults=False), run_scenario("faults", SIZES, faults=True)]
-    out = Path(args.out) if args.out else Layout.at(args.data).root / "bench" / "spotify.json"
-    print(table(results))
-    print("floor = 1 token + 1 metadata request per playlist + 1 items request per 50 items; an empty playlist "
-          "still costs one items request")
-    atomic_write_text(out, json.dumps({"benchmark": "spotify-collect", "results": results}, indent=2) + "\n")
-    print(f"wrote {out}")
+    publish({"benchmark": "spotify-collect", "results": results},
+            table(results) + "\nfloor = 1 token + 1 metadata request per playlist + 1 items request per 50 items; "
+            "an empty playlist still costs one items request", data=args.data, name="spotify", out=args.out)
     return 0
 
 

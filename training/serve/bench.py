@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from manifests.benchjson import publish
 from manifests.cliutil import add_common_arguments, number, run_main, setup_logging
 from manifests.config import usable_cores
 from manifests.errors import UserError
@@ -227,13 +228,8 @@ def _main(argv: Sequence[str] | None) -> int:
     quiet_tensorflow(args.verbose)
     if args.verbose < 2:
         logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per request otherwise
-    from manifests.io import atomic_write_text
-
-    out = args.out or Layout.at(args.data).root / "bench" / "serve.json"
     result = run_bench(args)
-    print(format_table(result))
-    atomic_write_text(out, json.dumps(result, indent=2) + "\n")
-    print(f"\nwritten: {out}")
+    publish(result, format_table(result), data=args.data, name="serve", out=args.out)
     return 0
 
 

@@ -193,6 +193,9 @@ def merge_folders(shards: Sequence[Path | str], out: Path | str, *, prefer: str 
             raise UserError(f"{layout.root}: no such data folder")
         if layout.root.resolve() == target.root.resolve():
             raise UserError(f"{layout.root}: is the output folder itself; merge other folders into it")
+    if target.audio.is_dir():  # a merge killed mid-copy left these; the caller holds OUT's lock
+        for stale in target.audio.glob(".*.tmp-*"):
+            stale.unlink(missing_ok=True)
     sources = [Source(target, already=True)] + [Source(layout) for layout in layouts]
     result = MergeResult()
     merged = {name: merge_rows(table, sources, prefer, result) for name, table in TABLES.items()}

@@ -316,3 +316,15 @@ def test_predict_without_run_finds_the_newest_probe_run(probe_run: Path, probe_c
 
     run = RunDir.newest(probe_corpus)
     assert run.path == probe_run and run.is_finished and run.trained_file == run.probe_file
+
+
+def test_embed_shards_split_the_tracks_and_together_fill_the_cache(tmp_path: Path,
+                                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """--shard 1/2 and 2/2 (two machines) embed every track exactly once between them."""
+    layout = make_corpus(tmp_path / "data", {"train": 3, "validation": 1, "test": 2}, seconds=SECONDS, seed=3)
+    n_tracks = len(read_table(layout.table_path("training"), TRAINING))
+    first = _embed_json(layout.root, capsys, "--shard", "1/2", "--max-patches", "1")
+    second = _embed_json(layout.root, capsys, "--shard", "2/2", "--max-patches", "1")
+    assert first["computed"] and second["computed"]
+    assert first["computed"] + second["computed"] == first["tracks"] + second["tracks"] == n_tracks
+    assert _embed_json(layout.root, capsys, "--max-patches", "1")["computed"] == 0  # nothing left to do

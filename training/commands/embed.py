@@ -11,9 +11,11 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import sys
 
 from manifests.cliutil import add_common_arguments, number
 from manifests.errors import UserError
+from manifests.shard import add_shard_argument
 
 from ..config import POOLINGS, ConfigError, ProbeConfig
 from ..models.pretrained.registry import pretrained_names
@@ -38,6 +40,12 @@ def _embed(args: argparse.Namespace) -> int:
     settings = EmbeddingSettings.of(probe)
     layout = Layout.at(args.data)
     _, rows = read_manifest(layout, args.manifest)
+    if not args.shard.everything:
+        total = len(rows)
+        rows = list(args.shard.select(rows, key=lambda row: str(row["track_id"])))
+        if not args.quiet:
+            print(f"shard {args.shard}: {len(rows)} of {total} tracks here, the rest on the other shards",
+                  file=sys.stderr)
     result = embed_tracks(layout, rows, settings, progress=not args.quiet, batch_size=args.batch_size)
     stats = result.stats
     folder = layout.cache / "embeddings" / settings.key
@@ -75,6 +83,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument("--batch-size", type=number(int, 1), default=32, metavar="N",
                    help="patches per model call (default: 32)")
     p.add_argument("--json", action="store_true", help="print what was done as JSON")
+    add_shard_argument(p, join="'python -m manifests merge' joins the shards' caches")
     add_manifest_option(p)
     add_common_arguments(p)
     p.set_defaults(func=_embed)

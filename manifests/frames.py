@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .io import read_table
+from .io import read_columns
 from .layout import Layout
 from .schema import DATE_PATTERN, TABLES, TIMESTAMP_PATTERN, Table
 
@@ -29,11 +29,17 @@ def _strongest_first(weights: dict[str, float]) -> list[str]:
 
 def frame_from_rows(table: Table, rows: list[dict[str, Any]]) -> pd.DataFrame:
     """Rows as ``read_table`` returns them, as a typed DataFrame (columns in schema order)."""
+    return frame_from_columns(table, {col.name: [row.get(col.name) for row in rows] for col in table.columns},
+                              len(rows))
+
+
+def frame_from_columns(table: Table, columns: dict[str, list[Any]], n_rows: int) -> pd.DataFrame:
+    """Values as ``read_columns`` returns them (one list per column), as a typed DataFrame."""
     import pandas as pd
 
     data: dict[str, Any] = {}
     for col in table.columns:
-        values = [row.get(col.name) for row in rows]
+        values = columns.get(col.name) or [None] * n_rows
         if col.kind == "floatmap":
             maps = [dict(v or {}) for v in values]
             data[col.name] = pd.Series([_strongest_first(m) for m in maps], dtype=object)
@@ -47,7 +53,7 @@ def frame_from_rows(table: Table, rows: list[dict[str, Any]]) -> pd.DataFrame:
                                             errors="coerce")
         else:
             data[col.name] = pd.Series(values, dtype=_DTYPES[col.kind])
-    return pd.DataFrame(data, index=pd.RangeIndex(len(rows)))
+    return pd.DataFrame(data, index=pd.RangeIndex(n_rows))
 
 
 def read_frame(name: str, data_dir: Path | str | None = None, *, path: Path | str | None = None) -> pd.DataFrame:
@@ -59,4 +65,5 @@ def read_frame(name: str, data_dir: Path | str | None = None, *, path: Path | st
         raise ValueError(f"unknown table {name!r}; tables: {', '.join(TABLES)}")
     table = TABLES[name]
     source = Path(path) if path is not None else Layout.at(data_dir).table_path(table)
-    return frame_from_rows(table, read_table(source, table))
+    columns = read_columns(source, table)
+    return frame_from_columns(table, columns, len(columns[table.columns[0].name]))

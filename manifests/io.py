@@ -313,8 +313,8 @@ def _fast_column(col: Column, texts: Sequence[str], genres: frozenset[str] | Non
 
 
 def _decode_chunk(table: Table, header: list[str], block: list[list[str]], genres: frozenset[str] | None,
-                  keys: set[tuple[Any, ...]]) -> list[Row]:
-    """The rows of a block, decoded column by column; ``_Doubt`` when any row, cell or key needs a closer look."""
+                  keys: set[tuple[Any, ...]]) -> list[list[Any]]:
+    """The values of a block, column by column (schema order); ``_Doubt`` when any row, cell or key needs a closer look."""
     width = len(header)
     if set(map(len, block)) != {width} or [""] * width in block:  # short/long/blank rows: the exact path
         raise _Doubt
@@ -334,7 +334,46 @@ def _decode_chunk(table: Table, header: list[str], block: list[list[str]], genre
     if len(set(found)) != len(found) or not keys.isdisjoint(found):
         raise _Doubt
     keys.update(found)
-    return [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+    return columns
+
+
+def _open_manifest(path: Path, table: Table) -> tuple[Any, Any, list[str]]:
+    """(file handle, csv reader past the header, header) of a manifest whose header is right."""
+    try:
+        handle = open(path, encoding="utf-8-sig", newline="")
+    except FileNotFoundError:
+        raise MissingTable(path, table) from None
+    reader = csv.reader(handle, strict=True)
+    try:
+        header = next(reader)
+        _check_header(path, table, header)
+    except StopIteration:
+        handle.close()
+        raise ManifestError(path, "file is empty (no header)") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        handle.close()
+        raise ManifestError(path, f"unreadable header: {exc}", line=1) from None
+    except BaseException:
+        handle.close()
+        raise
+    return handle, reader, header
+
+
+def _blocks(path: Path, table: Table, genres: frozenset[str] | None) -> Iterator[list[list[Any]] | None]:
+    """Decoded column blocks of a manifest; ``None`` (then nothing more) when the exact path must take over."""
+    handle, reader, header = _open_manifest(path, table)
+    keys: set[tuple[Any, ...]] = set()
+    with handle:
+        while True:
+            try:
+                block = list(itertools.islice(reader, CHUNK_ROWS))
+                if not block:
+                    return
+                columns = _decode_chunk(table, header, block, genres, keys)
+            except (_Doubt, csv.Error, UnicodeDecodeError):
+                yield None
+                return
+            yield columns
 
 
 def read_rows(path: Path | str, table: Table, *,
@@ -348,32 +387,34 @@ def read_rows(path: Path | str, table: Table, *,
     """
     path = Path(path)
     genres = frozenset(known_genres) if known_genres is not None else None
-    try:
-        handle = open(path, encoding="utf-8-sig", newline="")
-    except FileNotFoundError:
-        raise MissingTable(path, table) from None
+    names = [col.name for col in table.columns]
     yielded = 0
-    with handle:
-        reader = csv.reader(handle, strict=True)
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise ManifestError(path, "file is empty (no header)") from None
-        except (csv.Error, UnicodeDecodeError) as exc:
-            raise ManifestError(path, f"unreadable header: {exc}", line=1) from None
-        _check_header(path, table, header)
-        keys: set[tuple[Any, ...]] = set()
-        while True:
-            try:
-                block = list(itertools.islice(reader, CHUNK_ROWS))
-                if not block:
-                    return
-                rows = _decode_chunk(table, header, block, genres, keys)
-            except (_Doubt, csv.Error, UnicodeDecodeError):
-                break
-            yield from rows
-            yielded += len(rows)
-    yield from _exact_rows(path, table, genres, skip=yielded)
+    for columns in _blocks(path, table, genres):
+        if columns is None:
+            yield from _exact_rows(path, table, genres, skip=yielded)
+            return
+        rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
+        yield from rows
+        yielded += len(rows)
+
+
+def read_columns(path: Path | str, table: Table, *,
+                 known_genres: Iterable[str] | None = None) -> dict[str, list[Any]]:
+    """A whole manifest as one list of values per column (schema order): what a DataFrame is built from.
+
+    The same checks, values and errors as :func:`read_rows`, without a dict per row.
+    """
+    path = Path(path)
+    genres = frozenset(known_genres) if known_genres is not None else None
+    names = [col.name for col in table.columns]
+    out: dict[str, list[Any]] = {name: [] for name in names}
+    for columns in _blocks(path, table, genres):
+        if columns is None:
+            rows = list(_exact_rows(path, table, genres, skip=0))
+            return {name: [row[name] for row in rows] for name in names}
+        for name, values in zip(names, columns, strict=True):
+            out[name].extend(values)
+    return out
 
 
 def _exact_rows(path: Path, table: Table, genres: frozenset[str] | None, *, skip: int) -> Iterator[Row]:

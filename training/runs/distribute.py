@@ -10,7 +10,11 @@
 * JAX (``KERAS_BACKEND=jax``, the ``jax`` extra): :class:`keras.distribution.DataParallel` over
   ``keras.distribution.list_devices()``, set before the model is built; Keras shards each batch
   over the devices along its first axis (``jax.make_array_from_process_local_data``) inside
-  ``train_on_batch``.  One host only: several JAX processes are refused with one line.
+  ``train_on_batch``.  Across hosts, ``KERAS_DISTRIBUTION_NUM_PROCESSES`` > 1 (with
+  ``KERAS_DISTRIBUTION_PROCESS_ID`` and ``KERAS_DISTRIBUTION_JOB_ADDRESSES``) makes
+  ``keras.distribution.initialize`` (``jax.distributed.initialize``) join the processes first; the
+  mesh is then every process's devices, and each process hands ``train_on_batch`` only the rows
+  of the global batch its own devices hold (CPU collectives: gloo).
 
 The rules, logged at the start of every distributed run:
 
@@ -26,8 +30,9 @@ The rules, logged at the start of every distributed run:
 
 Every worker of a multi-worker run makes the whole global batch (the same, from the same seed)
 and keeps its replicas' slices: the input pipeline costs each worker one global batch per step,
-which the benchmark shows to be a fraction of a step's time.  The chief (worker 0) writes the run
-folder; worker ``k`` writes its own copy to ``<run>.worker<k>`` beside it, so each can resume.
+which the benchmark shows to be a fraction of a step's time.  The chief (worker 0: TF_CONFIG's
+first worker, or JAX process 0) writes the run folder; worker ``k`` writes its own copy to
+``<run>.worker<k>`` beside it, so each can resume.
 """
 
 from __future__ import annotations
@@ -38,7 +43,7 @@ import importlib.util
 import json
 import logging
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,6 +63,8 @@ log = logging.getLogger(__name__)
 
 #: the environment variables Keras reads for a multi-process JAX run (``keras.distribution.initialize``)
 JAX_PROCESSES_ENV = "KERAS_DISTRIBUTION_NUM_PROCESSES"
+JAX_PROCESS_ID_ENV = "KERAS_DISTRIBUTION_PROCESS_ID"
+JAX_ADDRESSES_ENV = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
 
 
 @dataclass(frozen=True)
@@ -72,12 +79,16 @@ class WorkerRole:
         return self.index == 0
 
 
-def worker_role(environ: dict[str, str] | None = None) -> WorkerRole:
-    """The role ``TF_CONFIG`` gives this process (no TensorFlow needed): chief first, then the workers.
+def worker_role(environ: Mapping[str, str] | None = None) -> WorkerRole:
+    """This process's role, from the environment (no backend needed).
 
-    A malformed ``TF_CONFIG`` is a one-line error naming it.
+    TensorFlow: ``TF_CONFIG``, chief first, then the workers.  JAX (``KERAS_BACKEND=jax``): the
+    ``KERAS_DISTRIBUTION_*`` variables of :func:`keras.distribution.initialize`.  A malformed
+    setting is a one-line error naming it.
     """
     env = os.environ if environ is None else environ
+    if (env.get("KERAS_BACKEND") or "tensorflow").strip().lower() == "jax":
+        return jax_role(env)
     text = env.get("TF_CONFIG", "").strip()
     if not text:
         return WorkerRole()
@@ -96,6 +107,45 @@ def worker_role(environ: dict[str, str] | None = None) -> WorkerRole:
     return WorkerRole(index + len(chiefs), len(chiefs) + len(workers))
 
 
+def jax_role(env: Mapping[str, str]) -> WorkerRole:
+    """Process ``KERAS_DISTRIBUTION_PROCESS_ID`` of ``KERAS_DISTRIBUTION_NUM_PROCESSES`` (default: 0 of 1).
+
+    Several processes need all three variables: the coordinator's address (process 0's
+    ``host:port``; or every process's, comma-separated, the first being the coordinator) is
+    checked here, so that a typo is one line now rather than a hang in ``jax.distributed``.
+    """
+    text = env.get(JAX_PROCESSES_ENV, "").strip()
+    if not text:
+        return WorkerRole()
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise UserError(f"{JAX_PROCESSES_ENV}={text!r}: not a number of processes (1 or more)")
+    if count == 1:
+        return WorkerRole()
+    ident = env.get(JAX_PROCESS_ID_ENV, "").strip()
+    try:
+        index = int(ident)
+    except ValueError:
+        index = -1
+    if not 0 <= index < count:
+        raise UserError(f"{JAX_PROCESS_ID_ENV}={ident!r}: not a process id from 0 to {count - 1} "
+                        f"({JAX_PROCESSES_ENV}={count})")
+    addresses = [a.strip() for a in env.get(JAX_ADDRESSES_ENV, "").split(",") if a.strip()]
+    if not addresses:
+        raise UserError(f"{JAX_ADDRESSES_ENV} is not set: the coordinator's host:port (process 0) for "
+                        f"{count} JAX processes")
+    if len(addresses) > 1 and len(addresses) != count:
+        raise UserError(f"{JAX_ADDRESSES_ENV}: {len(addresses)} addresses for {count} processes")
+    for address in addresses:
+        host, _, port = address.rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise UserError(f"{JAX_ADDRESSES_ENV}: {address!r} is not host:port")
+    return WorkerRole(index, count)
+
+
 @dataclass
 class Replicas:
     """How a run's steps are spread: one device (Keras' own ``train_on_batch``) or data-parallel."""
@@ -107,6 +157,7 @@ class Replicas:
     strategy: Any = None
     distribution: Any = None
     _step: tuple[tuple[int, int, bool], Any] | None = dataclasses.field(default=None, repr=False)
+    _rows: dict[int, np.ndarray] = dataclasses.field(default_factory=dict, repr=False)
 
     @property
     def distributed(self) -> bool:
@@ -174,12 +225,30 @@ class Replicas:
         x, y = batch[0], batch[1]
         weights = batch[2] if len(batch) > 2 else None
         if self.strategy is None:  # one device, or JAX: Keras shards the batch in train_on_batch
+            if self.role.count > 1:  # several JAX processes: each hands over the rows its devices hold
+                rows = self._process_rows(len(x))
+                x, y = x[rows], y[rows]
+                weights = None if weights is None else weights[rows]
             logs = model.train_on_batch(x, y, sample_weight=weights, return_dict=True)
             return {key: float(value) for key, value in logs.items()}
         model.reset_metrics()  # as train_on_batch: the logs are this batch's
         parts = (x, y) if weights is None else (x, y, weights)
         logs = self._step_function(model)(self._per_replica(parts))
         return {key: float(np.asarray(value)) for key, value in logs.items()}
+
+    def _process_rows(self, n: int) -> np.ndarray:
+        """The rows of an ``n``-row global batch that this JAX process's devices hold, in device order.
+
+        What ``jax.make_array_from_process_local_data`` expects of each process's data for the
+        batch-sharded layout Keras gives the inputs (rows ``[p * n / P, (p + 1) * n / P)`` when
+        every process has as many devices and ``list_devices()`` lists them process by process).
+        """
+        if n not in self._rows:
+            sharding = self.distribution.get_data_layout((n,)).backend_layout
+            spans = sorted({(index[0].start or 0, n if index[0].stop is None else index[0].stop)
+                            for index in sharding.addressable_devices_indices_map((n,)).values()})
+            self._rows[n] = np.concatenate([np.arange(start, stop) for start, stop in spans])
+        return self._rows[n]
 
     def _step_function(self, model: keras.Model) -> Any:
         """Keras' own ``train_step`` on every replica (``strategy.run``), its logs averaged over replicas.
@@ -244,9 +313,6 @@ def check_backend(backend: str | None = None) -> str:
     if importlib.util.find_spec(name) is None:
         extra = "jax" if name == "jax" else "train"
         raise UserError(f"KERAS_BACKEND={name} but {name} is not installed: pip install -e '.[{extra}]'")
-    if name == "jax" and int(os.environ.get(JAX_PROCESSES_ENV, "1") or 1) > 1:
-        raise UserError(f"{JAX_PROCESSES_ENV}: --distribute with JAX uses the devices of one host; train "
-                        "across hosts on TensorFlow with TF_CONFIG (training/README.md)")
     return name
 
 
@@ -263,10 +329,15 @@ def start_distribution(config: TrainConfig) -> Replicas:
     if keras.backend.backend() != backend:
         raise UserError(f"KERAS_BACKEND={backend} but Keras runs on {keras.backend.backend()} in this process")
     if backend == "jax":
-        devices = keras.distribution.list_devices()
+        role = worker_role()
+        engine = "keras.distribution.DataParallel"
+        if role.count > 1:
+            _join_jax_processes(role)
+            engine = "jax.distributed + keras.distribution.DataParallel"
+        devices = keras.distribution.list_devices()  # every process's, in process order
         distribution = keras.distribution.DataParallel(devices=devices)
         keras.distribution.set_distribution(distribution)
-        return Replicas("keras.distribution.DataParallel", len(devices), WorkerRole(), distribution=distribution)
+        return Replicas(engine, len(devices), role, distribution=distribution)
     tf = importlib.import_module("tensorflow")
     role = worker_role()
     if role.count > 1:
@@ -279,3 +350,30 @@ def start_distribution(config: TrainConfig) -> Replicas:
         strategy = tf.distribute.MirroredStrategy(devices=devices)
         engine = "tf.distribute.MirroredStrategy"
     return Replicas(engine, int(strategy.num_replicas_in_sync), role, strategy=strategy)
+
+
+def _join_jax_processes(role: WorkerRole) -> None:
+    """``keras.distribution.initialize()`` (``jax.distributed.initialize`` from the environment), once per process.
+
+    It must come before JAX computes anything.  On CPU the processes all-reduce through gloo,
+    which jax >= 0.5 uses by default; older versions default to none, so it is asked for here.
+    A coordinator nobody answers is one line after jax's own time-out.
+    """
+    import jax
+    import keras
+
+    if jax.distributed.is_initialized():  # an earlier run in this process joined already
+        if jax.process_count() != role.count or jax.process_index() != role.index:
+            raise UserError(f"{JAX_PROCESSES_ENV}: this process already runs as JAX process "
+                            f"{jax.process_index()} of {jax.process_count()}")
+        return
+    config: Any = jax.config  # its options are dynamic attributes
+    if getattr(config, "jax_cpu_collectives_implementation", "gloo") in (None, "none"):
+        config.update("jax_cpu_collectives_implementation", "gloo")
+    coordinator = os.environ[JAX_ADDRESSES_ENV].split(",")[0].strip()
+    log.info("JAX process %d of %d: joining the coordinator at %s", role.index, role.count, coordinator)
+    try:
+        keras.distribution.initialize()
+    except (RuntimeError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise UserError(f"{JAX_ADDRESSES_ENV}={coordinator}: JAX processes could not join ({first})") from None

@@ -15,16 +15,18 @@ import csv
 import importlib.util
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from manifests.errors import UserError
 from tests.training_core.corpus import make_corpus
 from training.config import TrainConfig
-from training.runs.distribute import Replicas, WorkerRole, worker_role
+from training.runs.distribute import Replicas, WorkerRole, wait_for_coordinator, worker_role
 
 REPO = Path(__file__).resolve().parents[2]
 #: tiny everything: a couple of seconds of compute per run, the rest is start-up and tracing
@@ -100,12 +102,50 @@ def test_linear_scaling_warms_up_to_replicas_times_the_rate() -> None:
     assert Replicas().peak_learning_rate(config) == config.learning_rate  # one replica: nothing changes
 
 
+def test_a_batch_that_does_not_split_over_the_replicas_is_one_line() -> None:
+    """Fewer training crops than one global batch: one short batch, which no replica split can share."""
+    replicas = Replicas("test", 2, distribution=object())
+    batch = (np.zeros((3, 8), np.float32), np.zeros((3, 2), np.float32))
+    with pytest.raises(UserError, match="a training batch of 3 crops does not split over 2 replicas"):
+        replicas.train_step(None, batch)  # refused before the model is used
+
+
 def test_tf_config_names_the_chief_and_workers() -> None:
     cluster = {"cluster": {"worker": ["127.0.0.1:1", "127.0.0.1:2"]}, "task": {"type": "worker", "index": 1}}
     assert worker_role({"TF_CONFIG": json.dumps(cluster)}) == WorkerRole(1, 2)
     assert worker_role({}) == WorkerRole(0, 1) and worker_role({}).chief
     with pytest.raises(UserError, match="TF_CONFIG"):
         worker_role({"TF_CONFIG": "{not json"})
+
+
+def test_jax_processes_come_from_keras_distribution_variables() -> None:
+    """KERAS_BACKEND=jax: the role is KERAS_DISTRIBUTION_PROCESS_ID of _NUM_PROCESSES; TF_CONFIG is TensorFlow's."""
+    two = {"KERAS_BACKEND": "jax", "KERAS_DISTRIBUTION_NUM_PROCESSES": "2", "KERAS_DISTRIBUTION_PROCESS_ID": "1",
+           "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:1234"}
+    assert worker_role(two) == WorkerRole(1, 2) and not worker_role(two).chief
+    assert worker_role({**two, "KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1:1234,10.0.0.2:1234"}) == WorkerRole(1, 2)
+    assert worker_role({"KERAS_BACKEND": "jax"}) == WorkerRole(0, 1)
+    tf_config = json.dumps({"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 1}})
+    assert worker_role({"KERAS_BACKEND": "jax", "TF_CONFIG": tf_config}) == WorkerRole(0, 1)
+    for change, words in (({"KERAS_DISTRIBUTION_NUM_PROCESSES": "two"}, "not a number of processes"),
+                          ({"KERAS_DISTRIBUTION_PROCESS_ID": "2"}, "not a process id from 0 to 1"),
+                          ({"KERAS_DISTRIBUTION_PROCESS_ID": ""}, "KERAS_DISTRIBUTION_PROCESS_ID=''"),
+                          ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": ""}, "KERAS_DISTRIBUTION_JOB_ADDRESSES is not set"),
+                          ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": "a:1,b:2,c:3"}, "3 addresses for 2 processes"),
+                          ({"KERAS_DISTRIBUTION_JOB_ADDRESSES": "10.0.0.1"}, "'10.0.0.1' is not host:port")):
+        with pytest.raises(UserError, match=words):
+            worker_role({**two, **change})
+
+
+def test_jax_process_waits_for_its_coordinator_then_says_so() -> None:
+    """A JAX process other than 0 waits for the coordinator's port; nobody there is one line, not jax's abort."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        wait_for_coordinator(address, timeout=5)  # listening: returns at once
+    with pytest.raises(UserError, match=f"coordinator \\(JAX process 0\\) at {address} did not answer within 0.5 s"):
+        wait_for_coordinator(address, timeout=0.5)
 
 
 def test_bad_backend_or_missing_jax_is_one_line(corpus: Path) -> None:

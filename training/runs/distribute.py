@@ -43,6 +43,8 @@ import importlib.util
 import json
 import logging
 import os
+import socket
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -65,6 +67,8 @@ log = logging.getLogger(__name__)
 JAX_PROCESSES_ENV = "KERAS_DISTRIBUTION_NUM_PROCESSES"
 JAX_PROCESS_ID_ENV = "KERAS_DISTRIBUTION_PROCESS_ID"
 JAX_ADDRESSES_ENV = "KERAS_DISTRIBUTION_JOB_ADDRESSES"
+#: how long a JAX process waits for the coordinator's port: jax.distributed's own time-out
+COORDINATOR_WAIT_S = 300.0
 
 
 @dataclass(frozen=True)
@@ -224,6 +228,10 @@ class Replicas:
         """One optimizer step on a global batch; the batch's loss and metrics."""
         x, y = batch[0], batch[1]
         weights = batch[2] if len(batch) > 2 else None
+        if self.distributed and len(x) % self.count:  # only when the split has less than one global batch
+            raise UserError(f"a training batch of {len(x)} crops does not split over {self.count} replicas: the "
+                            "training split has fewer crops than one global batch (--batch-size x replicas); "
+                            "lower --batch-size or raise --crops-per-track")
         if self.strategy is None:  # one device, or JAX: Keras shards the batch in train_on_batch
             if self.role.count > 1:  # several JAX processes: each hands over the rows its devices hold
                 rows = self._process_rows(len(x))
@@ -352,12 +360,28 @@ def start_distribution(config: TrainConfig) -> Replicas:
     return Replicas(engine, int(strategy.num_replicas_in_sync), role, strategy=strategy)
 
 
+def wait_for_coordinator(address: str, timeout: float = COORDINATOR_WAIT_S) -> None:
+    """Return once ``address`` (``host:port``) accepts a TCP connection; a one-line error after ``timeout`` s."""
+    host, _, port = address.rpartition(":")
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with socket.create_connection((host.strip("[]"), int(port)), timeout=min(5.0, timeout)):
+                return
+        except OSError as exc:
+            if time.monotonic() >= deadline:
+                raise UserError(f"{JAX_ADDRESSES_ENV}: the coordinator (JAX process 0) at {address} did not "
+                                f"answer within {timeout:g} s ({exc.strerror or exc})") from None
+        time.sleep(min(1.0, max(0.0, deadline - time.monotonic())))
+
+
 def _join_jax_processes(role: WorkerRole) -> None:
     """``keras.distribution.initialize()`` (``jax.distributed.initialize`` from the environment), once per process.
 
     It must come before JAX computes anything.  On CPU the processes all-reduce through gloo,
-    which jax >= 0.5 uses by default; older versions default to none, so it is asked for here.
-    A coordinator nobody answers is one line after jax's own time-out.
+    jax's default in 0.10 (on a version whose default is none, gloo is asked for here).  jax
+    aborts the whole process (a C++ fatal error) when the coordinator never answers, so the
+    other processes first wait for its port themselves: a wrong address is one line.
     """
     import jax
     import keras
@@ -372,6 +396,8 @@ def _join_jax_processes(role: WorkerRole) -> None:
         config.update("jax_cpu_collectives_implementation", "gloo")
     coordinator = os.environ[JAX_ADDRESSES_ENV].split(",")[0].strip()
     log.info("JAX process %d of %d: joining the coordinator at %s", role.index, role.count, coordinator)
+    if not role.chief:
+        wait_for_coordinator(coordinator)
     try:
         keras.distribution.initialize()
     except (RuntimeError, ValueError) as exc:

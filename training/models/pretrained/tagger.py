@@ -92,10 +92,25 @@ class PretrainedModel:
         expected = self.spec.spectrogram.patch_samples
         if windows.ndim != 2 or windows.shape[1] != expected:
             raise ValueError(f"{self.name}: windows must be [batch, {expected}], got {windows.shape}")
+        n = windows.shape[0]
+        bucket = padded_batch(n)
+        if bucket > n:  # a few fixed batch shapes: JAX compiles once per shape, not once per file's last batch
+            windows = np.concatenate([windows, np.zeros((bucket - n, expected), np.float32)])
         outputs = self.head(layers).predict_on_batch(windows)
         if not isinstance(outputs, (list, tuple)):
             outputs = [outputs]
-        return {name: np.asarray(value, dtype=np.float32) for name, value in zip(layers, outputs, strict=True)}
+        return {name: np.asarray(value, dtype=np.float32)[:n] for name, value in zip(layers, outputs, strict=True)}
+
+
+def padded_batch(n: int) -> int:
+    """The batch size ``n`` patches are run as: the next power of two.
+
+    Under JAX (and XLA) every new input shape is a new compilation of seconds, and the last
+    batch of each file has its own size; rounded up, a process sees at most a handful of
+    shapes, for at most twice the work on one batch per file.  Patches are independent at
+    inference (batch norm uses its moving statistics), so the padding changes no output.
+    """
+    return 1 << max(0, int(n) - 1).bit_length()
 
 
 @functools.cache

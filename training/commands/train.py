@@ -113,7 +113,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     dist = p.add_argument_group("data-parallel training (--distribute; training/README.md)")
     dist.add_argument("--distribute", action="store_true", default=None,
                       help="train on every device: tf.distribute.MirroredStrategy (MultiWorkerMirroredStrategy "
-                           "with TF_CONFIG), or keras.distribution.DataParallel with KERAS_BACKEND=jax; "
+                           "with TF_CONFIG), or keras.distribution.DataParallel with KERAS_BACKEND=jax (across "
+                           "hosts with KERAS_DISTRIBUTION_JOB_ADDRESSES, _NUM_PROCESSES, _PROCESS_ID); "
                            "--batch-size is then per replica")
     dist.add_argument("--lr-scaling", choices=LR_SCALINGS,
                       help="with --distribute: learning rate x replicas (linear, default) or as given (none)")

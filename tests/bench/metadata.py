@@ -39,6 +39,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from manifests.benchjson import publish
 from manifests.cliutil import add_common_arguments, run_main, setup_logging
 from manifests.io import read_table, write_table
 from manifests.layout import Layout
@@ -284,11 +285,7 @@ def _main(argv: Sequence[str] | None) -> int:
     setup_logging(args.verbose, args.quiet)
     data = Layout.at(args.data).root
     result = run(data, args.tracks, profile=not args.no_profile, regenerate=args.regenerate)
-    out = Path(args.out) if args.out else data / "bench" / "metadata.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print(table_text(result))
-    print(f"wrote {out}")
+    publish(result, table_text(result), data=data, name="metadata", out=args.out)
     return 0
 
 

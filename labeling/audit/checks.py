@@ -445,6 +445,8 @@ def audio_path_outside(root: Path, stored: str) -> str | None:
 
 
 def _outside_by_text(stored: str) -> str | None:
+    if "\\" not in stored and ":" not in stored and ".." not in stored and not stored.startswith("/"):
+        return None  # the usual audio/<id>.wav: no drive, no root, no '..' (no path objects needed)
     if stored.startswith(("/", "\\")) or PurePosixPath(stored).is_absolute() or PureWindowsPath(stored).drive:
         return "is an absolute path; audio paths are relative to the data folder"
     if ".." in stored.replace("\\", "/").split("/"):

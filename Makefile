@@ -22,12 +22,14 @@ COOKIES ?=
 TRAIN_ARGS ?=
 RUN ?=
 FILES ?=
+OUT ?=
+FORMAT ?= savedmodel
 AUDIO ?=
 IMPORT_ARGS ?=
 STAMP := $(VENV)/.installed
 
-.PHONY: help venv test lint validate collect import spotify-login labels download doctor split manifest \
-	audit train report predict demo bench bench-spotify bench-audio bench-train bench-match chaos clean-demo
+.PHONY: help venv test test-slow lint validate collect import spotify-login labels download doctor split manifest \
+	audit review train report predict export serve demo bench bench-spotify bench-audio bench-import bench-train bench-match bench-review bench-serve bench-metadata bench-gpu chaos clean-demo
 
 help: ## List the targets (this text)
 	@echo "Genre dataset toolkit. First time: 'make demo', then 'make test'."
@@ -51,6 +53,9 @@ venv: $(STAMP) ## Create or refresh the virtual environment from pyproject.toml
 
 test: $(STAMP) ## Run the offline test suite (never touches the internet)
 	$(PY) -m pytest -q
+
+test-slow: $(STAMP) ## The slow tier: multi-process tests (two training workers on 127.0.0.1), minutes
+	$(PY) -m pytest -q -m slow
 
 lint: $(STAMP) ## Style (ruff), types (mypy) and the layer contracts between packages (import-linter)
 	$(PY) -m ruff check .
@@ -99,13 +104,23 @@ train: $(STAMP) ## 5. Train the CNN (RUN=name, TRAIN_ARGS="--preset cpu"), evalu
 	$(PY) -m training evaluate "$$run" --data $(DATA) && \
 	echo "Report: $$run/report.md"
 
+review: $(STAMP) ## Browse DATA's tracks in your browser, listen, and write overrides.csv (RUN=name adds its predictions)
+	$(PY) -m labeling review --data $(DATA) $(if $(RUN),--run "$(RUN)")
+
 report: $(STAMP) ## Redraw report.md and the plots of RUN=name from its saved metrics
 	@test -n "$(RUN)" || { echo 'error: set RUN=name (a folder under $(DATA)/runs)' >&2; exit 2; }
 	$(PY) -m training report "$(RUN)" --data $(DATA)
 
-predict: $(STAMP) ## Top genres of FILES="a.mp3 b.wav" with the newest run (or RUN=name)
-	@test -n "$(FILES)" || { echo 'error: set FILES="song.mp3 other.wav"' >&2; exit 2; }
-	$(PY) -m training predict $(FILES) --data $(DATA) $(if $(RUN),--run "$(RUN)")
+predict: $(STAMP) ## Top genres of FILES="a.mp3 b.wav folder" with the newest run (or RUN=name); OUT=preds.csv writes a file
+	@test -n "$(FILES)" || { echo 'error: set FILES="song.mp3 other.wav" (files or folders)' >&2; exit 2; }
+	$(PY) -m training predict $(FILES) --data $(DATA) $(if $(RUN),--run "$(RUN)") $(if $(OUT),--out "$(OUT)")
+
+export: $(STAMP) ## Write RUN=name as FORMAT=savedmodel|onnx (OUT=folder, default <run>/export-FORMAT) + model card, usable without the toolkit
+	@test -n "$(RUN)" || { echo 'error: set RUN=name (a folder under $(DATA)/runs)' >&2; exit 2; }
+	$(PY) -m training export "$(RUN)" --data $(DATA) --format "$(FORMAT)" $(if $(OUT),--out "$(OUT)")
+
+serve: $(STAMP) ## Web page + JSON API to try RUN=name (default: the newest run) at http://127.0.0.1:8000/
+	$(PY) -m training serve $(if $(RUN),"$(RUN)") --data $(DATA)
 
 # ---------------------------------------------------------------- the offline demo
 
@@ -134,7 +149,7 @@ clean-demo: ## Delete the demo data folder (DEMO_DATA)
 
 # ---------------------------------------------------------------- benchmarks
 
-bench: bench-spotify bench-audio bench-train bench-match ## All benchmarks: tables on screen, JSON in DATA/bench/
+bench: bench-spotify bench-audio bench-import bench-train bench-match bench-review bench-serve bench-metadata ## All benchmarks: tables on screen, JSON in DATA/bench/
 
 bench-spotify: $(STAMP) ## Spotify requests per 1,000 playlist tracks vs the floor (local fake server)
 	$(PY) -m tests.bench.spotify --data $(DATA)
@@ -142,11 +157,26 @@ bench-spotify: $(STAMP) ## Spotify requests per 1,000 playlist tracks vs the flo
 bench-audio: $(STAMP) ## Conversion throughput vs plain ffmpeg, and speed-up with workers
 	$(PY) -m collectors.audio.bench --data $(DATA)
 
+bench-import: $(STAMP) ## import-audio files/s (hash, tags, convert, checks) vs plain ffmpeg, same files and workers
+	$(PY) -m collectors.local.bench --data $(DATA)
+
 bench-train: $(STAMP) ## Training input pipeline vs naive librosa per crop, steps/s, memory per hour of audio, embeddings x real time, probe fit
 	$(PY) -m training.bench --data $(DATA)
 
+bench-gpu: $(STAMP) ## CNN and fine-tuned musicnn on this device (GPU or CPU): samples/s, input wait, peak memory; JSON in DATA/bench/gpu.json
+	$(PY) -m training.bench --data $(DATA) --gpu-suite
+
 bench-match: $(STAMP) ## YouTube matching on hand-labelled search results: right pick, wrong recordings accepted
 	$(PY) -m collectors.youtube.bench --data $(DATA)
+
+bench-review: $(STAMP) ## Review app: table page p50/p95 at 100,000 synthetic tracks (goal < 200 ms)
+	$(PY) -m labeling.review.bench --data $(DATA)
+
+bench-serve: $(STAMP) ## training serve: requests/s of 8 clients over HTTP vs predicting in process (goal >= 0.8x)
+	$(PY) -m training.serve.bench --data $(DATA)
+
+bench-metadata: $(STAMP) ## Metadata stages at 100,000 tracks (generated once): table reads, validate, resolve, split, build, audit
+	$(PY) -m tests.bench.metadata --data $(DATA)
 
 chaos: $(STAMP) ## SIGKILL each offline stage at random moments, rerun, check files and convergence (not in test)
 	$(PY) -m tests.bench.chaos --data $(DATA)

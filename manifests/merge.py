@@ -14,6 +14,11 @@ with the same inputs changes nothing. Audio files named by ``downloads.csv`` are
 hard-linked with ``--link``) into ``OUT`` and their sha256 checked against the row on the way;
 a file already in ``OUT`` with the right hash is skipped. Tables are written last and
 atomically, only when every file arrived intact.
+
+Caches whose files are named by the audio's sha256 (:data:`CONTENT_CACHES`: the pretrained
+embeddings that ``training embed --shard K/N`` computes on each machine) are merged too: a file
+missing from ``OUT`` is copied (or linked), one already there is kept, since the same audio
+through the same model gives the same vector.
 """
 
 from __future__ import annotations
@@ -40,6 +45,8 @@ PREFER = ("first", "newest")
 #: The column that says when a row was written, for ``--prefer newest``.
 ROW_TIME = {"downloads": "updated_at", "playlists": "fetched_at"}
 _CHUNK = 1 << 20
+#: Folders under ``cache/`` that hold one file per audio sha256, in a sub-folder per settings.
+CONTENT_CACHES = ("embeddings",)
 
 
 @dataclass(frozen=True)
@@ -82,6 +89,7 @@ class MergeResult:
     present: int = 0
     missing: list[str] = field(default_factory=list)
     corrupted: list[str] = field(default_factory=list)
+    cached: int = 0
 
 
 def _differing(a: Row, b: Row) -> list[str]:
@@ -235,7 +243,32 @@ def merge_folders(shards: Sequence[Path | str], out: Path | str, *, prefer: str 
     for name, rows in merged.items():
         if rows or target.table_path(name).exists():
             write_table(target.table_path(name), TABLES[name], [row for row, _ in rows.values()])
+    result.cached = merge_content_caches(layouts, target, link=link)
     return result
+
+
+def merge_content_caches(layouts: Sequence[Layout], target: Layout, *, link: bool) -> int:
+    """Copy (or link) the :data:`CONTENT_CACHES` files ``target`` lacks; how many were added."""
+    added = 0
+    for name in CONTENT_CACHES:
+        for layout in layouts:
+            for src in sorted((layout.cache / name).glob("*/*")):
+                if src.name.startswith(".") or not src.is_file():
+                    continue  # a temporary file of a killed writer
+                dest = target.cache / name / src.parent.name / src.name
+                if dest.exists():
+                    continue
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.tmp-", dir=dest.parent)
+                os.close(fd)
+                os.unlink(tmp)
+                try:
+                    _hash_into(src, Path(tmp), link)
+                except _LinkRefused:
+                    _hash_into(src, Path(tmp), False)
+                os.replace(tmp, dest)
+                added += 1
+    return added
 
 
 def summary_lines(result: MergeResult, out: Path | str) -> list[str]:
@@ -244,4 +277,6 @@ def summary_lines(result: MergeResult, out: Path | str) -> list[str]:
              for name, n in result.rows.items() if n]
     lines.append(f"audio into {Layout.at(out).audio}: {result.copied} copied, {result.linked} hard-linked, "
                  f"{result.present} already there")
+    if result.cached:
+        lines.append(f"cache (embeddings): {result.cached} files added")
     return lines

@@ -69,6 +69,28 @@ def test_two_shards_merge_to_the_unsharded_tables_and_audio(whole: Layout, tmp_p
     assert not list(out.root.rglob(".*.tmp-*"))
 
 
+def test_embedding_caches_of_the_shards_are_merged(whole: Layout, tmp_path: Path,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    """training embed --shard K/N fills each machine's cache; the merged folder has them all."""
+    shards = _shards(whole, tmp_path)
+    key = "musicnn-MSD-penultimate-mean-o50-all"
+    names = []
+    for index, shard in enumerate(shards):
+        folder = shard.cache / "embeddings" / key
+        folder.mkdir(parents=True)
+        name = f"{index:064x}.npy"
+        (folder / name).write_bytes(b"vector %d" % index)
+        (folder / f".{name}.tmp-killed").write_bytes(b"half")  # a killed writer's leftover: not merged
+        names.append(name)
+    out = Layout.at(tmp_path / "merged")
+    argv = ["merge", *(str(s.root) for s in shards), "--data", str(out.root)]
+    assert main(argv) == 0
+    assert sorted(p.name for p in (out.cache / "embeddings" / key).iterdir()) == names
+    assert "cache (embeddings): 2 files added" in capsys.readouterr().out
+    assert main(argv) == 0  # again: nothing to add
+    assert "cache (embeddings)" not in capsys.readouterr().out
+
+
 def test_rerun_is_idempotent_and_links_when_asked(whole: Layout, tmp_path: Path) -> None:
     shards = _shards(whole, tmp_path)
     out = Layout.at(tmp_path / "merged")

@@ -37,8 +37,19 @@ TRACKS = [
 
 
 def tone(seconds: float, hz: float) -> np.ndarray:
-    t = np.arange(int(seconds * SR)) / SR
-    return (0.3 * np.sin(2 * np.pi * hz * t)).astype(np.float32)
+    """A little tune rooted at ``hz``: a plucked arpeggio with overtones over a ticking hi-hat
+    (something worth looking at in the spectrogram and the README's screenshot)."""
+    n = int(seconds * SR)
+    t = np.arange(n) / SR
+    step = int(0.25 * SR)
+    out = np.zeros(n)
+    for index, start in enumerate(range(0, n, step)):
+        f = hz * (1.0, 1.25, 1.5, 2.0)[index % 4]
+        local = t[start:start + step] - t[start]
+        note = sum(np.sin(2 * np.pi * f * k * local) / k for k in (1, 2, 3, 4))
+        out[start:start + step] = 0.25 * np.exp(-6 * local) * note
+    clicks = np.random.default_rng(int(hz)).normal(0, 0.05, n) * (np.mod(t, 0.5) < 0.03)
+    return (out + clicks).astype(np.float32)
 
 
 def build_review_folder(root: Path) -> Layout:

@@ -9,12 +9,14 @@ Side by side, in one run and on the same audio:
 * training steps/s (and crops/s) of the chosen model on this machine's device;
 * peak memory per hour of cached audio against the int16 size (goal: at most 1.2x, or
   memory-mapped);
-* pretrained embeddings (musicnn-MSD ``penultimate``, log-mel included, batches of 32
+* pretrained embeddings (musicnn-MSD ``penultimate``, log-mel included, batches of 16
   patches, on a cold cache of its own): seconds of audio embedded per second, with the
   original's back-to-back patches (goal: at least 25x real time; the original TF1 graph
-  ran at about 16x on a 2-core CPU) and with the probe's half-overlapping ones;
+  ran at about 16x on a 2-core CPU) and with the probe's half-overlapping ones; and the model
+  alone on one batch, with XLA and without, side by side;
 * the linear probe's training time on 1,000 cached tracks (synthetic embeddings:
-  reading them from the cache, then C chosen by 5-fold cross-validation and the refit).
+  reading them from the cache, then C chosen by 5-fold cross-validation and the refit),
+  as ``train`` fits it and with BLAS held to one thread.
 
 Without ``--manifest`` it writes its own audio (tones, drums and noise) to a
 temporary folder.  Prints a table and writes JSON (default ``data/bench/training.json``).
@@ -123,23 +125,27 @@ def naive_crops_per_s(layout: Layout, rows: Sequence[Row], config: TrainConfig, 
     return n_crops / max(time.perf_counter() - started, 1e-9)
 
 
-def embedding_bench(layout: Layout, rows: Sequence[Row], n_tracks: int) -> dict[str, Any]:
+def embedding_bench(layout: Layout, rows: Sequence[Row], n_tracks: int, batch_size: int | None = None,
+                    rounds: int = 3) -> dict[str, Any]:
     """Real time factors of ``embed_tracks`` on ``n_tracks`` files: back-to-back and half-overlapping patches.
 
     Everything a real ``embed`` does is timed (decoding, patching, log-mel, the model, pooling,
     the cache's atomic writes) on a cache folder of its own, so nothing is read back.  The
-    model is loaded (and its batch shape traced) before the clock starts.
+    model is loaded (and its batch shape traced) before the clock starts.  Then the model
+    alone (log-mel included) on one batch of real patches, compiled by XLA or not, side by
+    side (:func:`embedding_model_bench`).
     """
     from .data.embeddings import EmbeddingSettings
-    from .runs.embed import Embedder, embed_tracks
+    from .runs.embed import BATCH_PATCHES, Embedder, decode_wave, embed_tracks
 
     chosen = list(rows[:max(1, n_tracks)])
+    batch = batch_size or BATCH_PATCHES
     out: dict[str, Any] = {"embed_model": "musicnn-MSD", "embed_layer": "penultimate",
-                           "embed_tracks": len(chosen)}
+                           "embed_tracks": len(chosen), "embed_batch": batch}
     with tempfile.TemporaryDirectory(prefix="genre-bench-embed-") as tmp:
         for name, overlap in (("back_to_back", 0.0), ("half_overlap", 0.5)):
             settings = EmbeddingSettings(overlap=overlap)
-            embedder = Embedder(settings)
+            embedder = Embedder(settings, batch)
             embedder.embed_wave(np.zeros(embedder.spec.spectrogram.patch_samples, np.float32))  # load + trace
             done = embed_tracks(layout, chosen, settings, progress=False, embedder=embedder,
                                 cache_root=Path(tmp) / name)
@@ -149,12 +155,60 @@ def embedding_bench(layout: Layout, rows: Sequence[Row], n_tracks: int) -> dict[
             out[f"embed_{name}_seconds"] = round(stats.seconds, 2)
             out[f"embed_{name}_x_real_time"] = round(stats.real_time_factor or 0.0, 1)
             out[f"embed_{name}_patches_per_s"] = round(stats.patches / max(stats.seconds, 1e-9), 1)
+    wave = np.concatenate([decode_wave(layout.resolve(row["audio_path"]), SR) for row in chosen[:4]])
+    out.update(embedding_model_bench(wave, batch, rounds))
+    return out
+
+
+def embedding_model_bench(wave: np.ndarray, batch_size: int, rounds: int) -> dict[str, Any]:
+    """musicnn-MSD alone (log-mel to ``penultimate``) on one batch of ``wave``'s patches, XLA off and on.
+
+    Comparable with the original TF1 graph's ~16x (model only, batched).  The two variants
+    alternate over ``rounds`` (medians), so a busy machine slows both alike; the first call of
+    each (tracing, and XLA's compilation) is timed apart.  The embedder uses Keras' default
+    for the backend (TensorFlow on a CPU: no XLA; JAX: always compiled); this shows why.
+    """
+    import keras
+
+    from .models.pretrained.patches import patch_windows
+    from .models.pretrained.tagger import load_pretrained
+
+    model = load_pretrained("musicnn-MSD")
+    windows, _ = patch_windows(wave, model.spec.spectrogram)
+    windows = np.resize(windows, (batch_size, windows.shape[1]))  # repeats patches if the audio is short
+    patch_s = model.spec.spectrogram.patch_hop_samples / model.sample_rate  # audio per back-to-back patch
+    heads: dict[str, Any] = {}
+    out: dict[str, Any] = {"embed_model_only_default_jit": bool(model.head(("penultimate",)).jit_compile)}
+    for name, jit in (("eager", False), ("xla", True)):
+        head = keras.Model(model.model.input, model.model.get_layer("penultimate").output)
+        head.jit_compile = jit
+        started = time.perf_counter()
+        head.predict_on_batch(windows)
+        out[f"embed_model_only_{name}_first_call_s"] = round(time.perf_counter() - started, 2)
+        heads[name] = head
+    timings: dict[str, list[float]] = {name: [] for name in heads}
+    for _ in range(max(1, rounds)):
+        for name, head in heads.items():
+            started = time.perf_counter()
+            head.predict_on_batch(windows)
+            timings[name].append(time.perf_counter() - started)
+    for name, values in timings.items():
+        per_s = batch_size / float(np.median(values))
+        out[f"embed_model_only_{name}_patches_per_s"] = round(per_s, 1)
+        out[f"embed_model_only_{name}_x_real_time"] = round(per_s * patch_s, 1)
     return out
 
 
 def probe_bench(n_tracks: int, n_labels: int = 9, seed: int = 0) -> dict[str, Any]:
-    """Seconds to train the linear probe on ``n_tracks`` cached embeddings (synthetic, 200 values each)."""
+    """Seconds to train the linear probe on ``n_tracks`` cached embeddings (synthetic, 200 values each).
+
+    The fit is timed as ``train`` runs it, then again with the BLAS libraries held to one
+    thread (``threadpoolctl``): scikit-learn's small matrix products can lose many times over
+    to thread hand-offs when the cores are busy, and the pair shows what that costs here.
+    """
     import hashlib
+
+    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # (scikit-learn's own dependency)
 
     from .config import ProbeConfig
     from .data.embeddings import EmbeddingCache, EmbeddingSettings
@@ -176,9 +230,14 @@ def probe_bench(n_tracks: int, n_labels: int = 9, seed: int = 0) -> dict[str, An
         started = time.perf_counter()
         _, info = fit_probe(features, labels, "single", n_labels, settings, seed=seed)
         fit_s = time.perf_counter() - started
+        with threadpool_limits(1, user_api="blas"):
+            started = time.perf_counter()
+            fit_probe(features, labels, "single", n_labels, settings, seed=seed)
+            one_thread_s = time.perf_counter() - started
     return {"probe_tracks": n_tracks, "probe_labels": n_labels, "probe_read_s": round(read_s, 3),
-            "probe_fit_s": round(fit_s, 2), "probe_c_grid": len(settings.c_grid),
-            "probe_cv_folds": info.get("cv_folds"), "probe_total_s": round(read_s + fit_s, 2)}
+            "probe_fit_s": round(fit_s, 2), "probe_fit_one_blas_thread_s": round(one_thread_s, 2),
+            "probe_c_grid": len(settings.c_grid), "probe_cv_folds": info.get("cv_folds"),
+            "probe_total_s": round(read_s + fit_s, 2)}
 
 
 def timed_training(model: Any, seq: Any, steps: int, workers: int) -> dict[str, float]:
@@ -359,7 +418,8 @@ def run_bench(args: argparse.Namespace) -> dict[str, Any]:
         cache.close()
         # 4. pretrained embeddings and the linear probe
         if args.embed_tracks > 0:
-            result.update(embedding_bench(layout, cached_rows, args.embed_tracks))
+            result.update(embedding_bench(layout, cached_rows, args.embed_tracks, args.embed_batch,
+                                          args.rounds))
         if args.probe_tracks > 0:
             result.update(probe_bench(args.probe_tracks))
         result["peak_rss_mb"] = round(_rss_mb()["peak"], 1)
@@ -495,12 +555,21 @@ def format_table(r: dict[str, Any]) -> str:
             rows.append((f"embedding, {what}",
                          f"{r[f'embed_{name}_x_real_time']:.1f}x real time: {r[f'embed_{name}_audio_s']:.0f} s of "
                          f"audio, {r[f'embed_{name}_patches']} patches, {r[f'embed_{name}_patches_per_s']:.1f} "
-                         f"patches/s ({r['embed_model']} {r['embed_layer']}; decoding and log-mel included)"))
+                         f"patches/s ({r['embed_model']} {r['embed_layer']}, batches of {r['embed_batch']}; "
+                         "decoding and log-mel included)"))
+        if "embed_model_only_eager_x_real_time" in r:
+            chosen = "xla" if r["embed_model_only_default_jit"] else "eager"
+            rows.append(("embedding, model only (TF1 original ~16x)",
+                         f"{r['embed_model_only_eager_x_real_time']:.1f}x real time without XLA, "
+                         f"{r['embed_model_only_xla_x_real_time']:.1f}x with XLA (first call "
+                         f"{r['embed_model_only_eager_first_call_s']:.1f} s / {r['embed_model_only_xla_first_call_s']:.1f} s); "
+                         f"embed runs {'with' if chosen == 'xla' else 'without'} XLA on {r['backend']} "
+                         f"(log-mel included, {r['embed_batch']} back-to-back patches per call)"))
     if "probe_tracks" in r:
         rows.append((f"linear probe on {r['probe_tracks']:,} cached tracks",
                      f"{r['probe_total_s']:.1f} s ({r['probe_read_s']:.2f} s reading the cache, "
                      f"{r['probe_fit_s']:.1f} s fitting: {r['probe_c_grid']} C values x {r['probe_cv_folds']} "
-                     "folds + refit)"))
+                     f"folds + refit; {r['probe_fit_one_blas_thread_s']:.1f} s with BLAS on one thread)"))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
 
@@ -526,6 +595,8 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (default: 3)")
     parser.add_argument("--embed-tracks", type=int, default=24,
                         help="tracks embedded with musicnn-MSD, twice (default: 24; 0 skips it)")
+    parser.add_argument("--embed-batch", type=int,
+                        help="patches per model call for the embedding timing (default: embed's own)")
     parser.add_argument("--probe-tracks", type=int, default=1000,
                         help="cached tracks the linear probe is trained on (default: 1000; 0 skips it)")
     parser.add_argument("--gpu-suite", action="store_true",

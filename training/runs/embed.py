@@ -46,8 +46,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: Patches per model call: musicnn on two CPU cores is fastest per patch from about 32 on.
-BATCH_PATCHES = 32
+#: Patches per model call.  On two CPU cores musicnn takes the same time per patch from 8 to 64
+#: patches a call (about 33 ms, the convolutions' arithmetic), while the process's peak memory
+#: grows with the batch (about 2.3 GB at 16, 3.0 GB at 32, 3.4 GB at 64): 16 is as fast, and lighter.
+BATCH_PATCHES = 16
 K = TypeVar("K")
 
 

@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 
 from manifests.benchjson import publish
-from manifests.cliutil import add_common_arguments, run_main, setup_logging
+from manifests.cliutil import add_common_arguments, number, run_main, setup_logging
 from manifests.config import usable_cores
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
@@ -595,7 +595,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument("--rounds", type=int, default=3, help="alternating timing rounds (default: 3)")
     parser.add_argument("--embed-tracks", type=int, default=24,
                         help="tracks embedded with musicnn-MSD, twice (default: 24; 0 skips it)")
-    parser.add_argument("--embed-batch", type=int,
+    parser.add_argument("--embed-batch", type=number(int, 1), metavar="N",
                         help="patches per model call for the embedding timing (default: embed's own)")
     parser.add_argument("--probe-tracks", type=int, default=1000,
                         help="cached tracks the linear probe is trained on (default: 1000; 0 skips it)")

@@ -318,11 +318,16 @@ def _decode_chunk(table: Table, header: list[str], block: list[list[str]], genre
     width = len(header)
     if set(map(len, block)) != {width} or [""] * width in block:  # short/long/blank rows: the exact path
         raise _Doubt
+    return _decode_columns(table, header, list(zip(*block, strict=True)), len(block), genres, keys)
+
+
+def _decode_columns(table: Table, header: list[str], by_column: Sequence[Sequence[str]], n_rows: int,
+                    genres: frozenset[str] | None, keys: set[tuple[Any, ...]]) -> list[list[Any]]:
+    """``_decode_chunk`` of a block already split into columns (in header order), none of its rows blank."""
     position = {name: i for i, name in enumerate(header)}
-    by_column = list(zip(*block, strict=True))
     if table.versioned and set(by_column[position[SCHEMA_COLUMN]]) != {table.tag}:
         raise _Doubt
-    blank = ("",) * len(block)
+    blank = ("",) * n_rows
     names = [col.name for col in table.columns]
     try:
         columns = [_fast_column(col, by_column[position[col.name]] if col.name in position else blank, genres)
@@ -359,11 +364,111 @@ def _open_manifest(path: Path, table: Table) -> tuple[Any, Any, list[str]]:
     return handle, reader, header
 
 
+#: Set to ``0`` to read every manifest with Python's csv module only (to compare, or to rule pyarrow out).
+ARROW_ENV = "MANIFESTS_ARROW_CSV"
+_BOM = b"\xef\xbb\xbf"
+
+
+def _arrow_cells(path: Path, header: list[str]) -> list[list[str]] | None:
+    """Every cell after the header as text, one list per column (header order), parsed by pyarrow; or None.
+
+    None whenever pyarrow's parse might differ from the ``csv`` module's, so that the ``csv``
+    path decides (and names any problem) exactly as before: a carriage return or NUL byte
+    anywhere, a blank line, a row that is not exactly one line, invalid UTF-8, a wrong cell
+    count, anything pyarrow refuses. Lines holding a quote are parsed again by ``csv`` and
+    must give the same cells; all other lines have no quoting, so both split them alike.
+    """
+    if os.environ.get(ARROW_ENV, "1") == "0":
+        return None
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pa_csv
+    except ImportError:  # pragma: no cover - a base dependency; the csv path still reads everything
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    if b"\r" in data or b"\0" in data or b"\n\n" in data or not data.endswith(b"\n"):
+        return None
+    lines = data.count(b"\n")
+    try:
+        parsed = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(use_threads=False, block_size=len(data) + 1),
+            parse_options=pa_csv.ParseOptions(newlines_in_values=False, ignore_empty_lines=False),
+            convert_options=pa_csv.ConvertOptions(column_types={name: pa.string() for name in header},
+                                                  null_values=[], strings_can_be_null=False,
+                                                  quoted_strings_can_be_null=False))
+        if parsed.column_names != header or parsed.num_rows != lines - 1:
+            return None
+        columns: list[list[str]] = [parsed.column(i).to_pylist() for i in range(parsed.num_columns)]
+    except (pa.ArrowException, UnicodeDecodeError, ValueError):
+        return None
+    if b'"' in data and not _same_as_csv(parsed, data, header, columns):
+        return None
+    return columns
+
+
+def _same_as_csv(parsed: Any, data: bytes, header: list[str], columns: list[list[str]]) -> bool:
+    """Whether the ``csv`` module reads every line of ``data`` (one row each) as the cells pyarrow found.
+
+    Each row is written back the way ``render`` writes it (a cell holding a comma or a quote is
+    quoted, quotes doubled); a line equal to that reads back as those very cells. Any other line
+    (quoted needlessly, oddly, or wrongly) is read by ``csv`` itself and compared.
+    """
+    import pyarrow.compute as pc
+
+    encoded = []
+    for column in parsed.columns:
+        needs = pc.match_substring_regex(column, r'[,"]')
+        if pc.any(needs).as_py():
+            quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
+            column = pc.if_else(needs, quoted, column)
+        encoded.append(column)
+    written = pc.binary_join_element_wise(*encoded, ",").to_pylist()
+    lines = data.decode("utf-8").split("\n")[:-1]
+    if written == lines[1:] and '"' not in lines[0]:
+        return True
+    suspects = [0] if '"' in lines[0] else []
+    suspects += [i + 1 for i, (mine, line) in enumerate(zip(written, lines[1:], strict=True)) if mine != line]
+    for i in suspects:
+        try:
+            cells = next(csv.reader([lines[i]], strict=True), [])
+        except csv.Error:
+            return False
+        if cells != (header if i == 0 else [column[i - 1] for column in columns]):
+            return False
+    return True
+
+
+def _blank_rows(columns: list[list[str]]) -> bool:
+    """Whether any row has only empty cells (the exact path skips such a row; the fast path leaves it to it)."""
+    candidates = [i for i, text in enumerate(columns[0]) if text == ""]
+    return any(all(column[i] == "" for column in columns) for i in candidates)
+
+
 def _blocks(path: Path, table: Table, genres: frozenset[str] | None) -> Iterator[list[list[Any]] | None]:
     """Decoded column blocks of a manifest; ``None`` (then nothing more) when the exact path must take over."""
     handle, reader, header = _open_manifest(path, table)
     keys: set[tuple[Any, ...]] = set()
     with handle:
+        cells = _arrow_cells(path, header)
+        if cells is not None:
+            n_rows = len(cells[0]) if cells else 0
+            for start in range(0, n_rows, CHUNK_ROWS):
+                part = [column[start:start + CHUNK_ROWS] for column in cells]
+                try:
+                    if _blank_rows(part):
+                        raise _Doubt
+                    columns = _decode_columns(table, header, part, len(part[0]), genres, keys)
+                except _Doubt:
+                    yield None
+                    return
+                yield columns
+            return
         while True:
             try:
                 block = list(itertools.islice(reader, CHUNK_ROWS))

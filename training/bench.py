@@ -9,8 +9,8 @@ Side by side, in one run and on the same audio:
 * training steps/s (and crops/s) of the chosen model on this machine's device;
 * peak memory per hour of cached audio against the int16 size (goal: at most 1.2x, or
   memory-mapped);
-* pretrained embeddings (musicnn-MSD ``penultimate``, log-mel included, batches of 16
-  patches, on a cold cache of its own): seconds of audio embedded per second, with the
+* pretrained embeddings (musicnn-MSD ``penultimate``, log-mel included, in the embedder's
+  batches, on a cold cache of its own): seconds of audio embedded per second, with the
   original's back-to-back patches (goal: at least 25x real time; the original TF1 graph
   ran at about 16x on a 2-core CPU) and with the probe's half-overlapping ones; and the model
   alone on one batch, with XLA and without, side by side;
@@ -136,10 +136,10 @@ def embedding_bench(layout: Layout, rows: Sequence[Row], n_tracks: int, batch_si
     side (:func:`embedding_model_bench`).
     """
     from .data.embeddings import EmbeddingSettings
-    from .runs.embed import BATCH_PATCHES, Embedder, decode_wave, embed_tracks
+    from .runs.embed import Embedder, decode_wave, embed_tracks
 
     chosen = list(rows[:max(1, n_tracks)])
-    batch = batch_size or BATCH_PATCHES
+    batch = Embedder(EmbeddingSettings(), batch_size).batch_size  # the backend's default unless given
     out: dict[str, Any] = {"embed_model": "musicnn-MSD", "embed_layer": "penultimate",
                            "embed_tracks": len(chosen), "embed_batch": batch}
     with tempfile.TemporaryDirectory(prefix="genre-bench-embed-") as tmp:
@@ -596,7 +596,7 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument("--embed-tracks", type=int, default=24,
                         help="tracks embedded with musicnn-MSD, twice (default: 24; 0 skips it)")
     parser.add_argument("--embed-batch", type=number(int, 1), metavar="N",
-                        help="patches per model call for the embedding timing (default: embed's own)")
+                        help="patches per model call for the embedding timing (default: embed's, per backend)")
     parser.add_argument("--probe-tracks", type=int, default=1000,
                         help="cached tracks the linear probe is trained on (default: 1000; 0 skips it)")
     parser.add_argument("--gpu-suite", action="store_true",

@@ -228,12 +228,15 @@ def _search(features: np.ndarray, y: np.ndarray, settings: ProbeConfig, seed: in
     from sklearn.model_selection import GridSearchCV, StratifiedKFold
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
+    from threadpoolctl import threadpool_limits
 
     grid = sorted(float(c) for c in settings.c_grid)
     pipeline = make_pipeline(StandardScaler(), LogisticRegression(class_weight="balanced", max_iter=5000,
                                                                   random_state=seed))
     folds = min(settings.cv_folds, int(np.bincount(y)[np.unique(y)].min()))
-    with warnings.catch_warnings(record=True) as caught:
+    # One BLAS thread: on busy cores OpenBLAS's threads spin against each other and the small
+    # solves of a logistic regression get ~30x slower (make bench-train measures both).
+    with warnings.catch_warnings(record=True) as caught, threadpool_limits(1, user_api="blas"):
         warnings.simplefilter("always", ConvergenceWarning)
         if folds < 2 or len(grid) == 1:
             c = grid[len(grid) // 2]

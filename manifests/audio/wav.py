@@ -214,36 +214,7 @@ class _Unreadable(Exception):
         self.detail = detail
 
 
-#: Bytes read at once for a header: the RIFF header, fmt and a usual LIST chunk fit, so one read is enough.
-_HEAD_BYTES = 512
-
-
-class _Prefix:
-    """Reads of an open file served from its first bytes (read once); a read past them asks the file itself.
-
-    Behaves as a binary file's ``read``, ``seek(n, SEEK_CUR)`` and ``tell`` do, with one system
-    call per file for the usual header instead of one per chunk.
-    """
-
-    def __init__(self, fd: int) -> None:
-        self.fd, self.pos = fd, 0
-        self.head = os.pread(fd, _HEAD_BYTES, 0)
-
-    def read(self, n: int) -> bytes:
-        end = self.pos + n
-        out = self.head[self.pos:end] if end <= len(self.head) else os.pread(self.fd, n, self.pos)
-        self.pos += len(out)
-        return out
-
-    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
-        self.pos = self.pos + offset if whence == io.SEEK_CUR else offset
-        return self.pos
-
-    def tell(self) -> int:
-        return self.pos
-
-
-def _read_header(handle: BinaryIO | _Prefix, size: int) -> WavHeader:
+def _read_header(handle: BinaryIO, size: int) -> WavHeader:
     """Walk the RIFF chunks up to the data chunk, reading only chunk headers and the fmt body."""
     head = handle.read(12)
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
@@ -283,23 +254,14 @@ def _read_header(handle: BinaryIO | _Prefix, size: int) -> WavHeader:
 
 def read_wav_header(path: Path | str) -> WavHeader | WavProblem:
     """The header of a WAV, or the problem that keeps it from having one (empty, not a WAV, cut short)."""
-    if not hasattr(os, "pread"):  # Windows: a buffered file does the same, a little slower
-        with open(Path(path), "rb") as handle:
-            return _header_or_problem(handle, os.fstat(handle.fileno()).st_size)
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        return _header_or_problem(_Prefix(fd), os.fstat(fd).st_size)
-    finally:
-        os.close(fd)
-
-
-def _header_or_problem(handle: BinaryIO | _Prefix, size: int) -> WavHeader | WavProblem:
-    if size == 0:
-        return WavProblem("empty", "the file is empty (0 bytes)")
-    try:
-        return _read_header(handle, size)
-    except _Unreadable as exc:
-        return WavProblem(exc.kind, exc.detail)
+    with open(Path(path), "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        if size == 0:
+            return WavProblem("empty", "the file is empty (0 bytes)")
+        try:
+            return _read_header(handle, size)
+        except _Unreadable as exc:
+            return WavProblem(exc.kind, exc.detail)
 
 
 def check_wav_file(path: Path | str, *, expected_s: float | None = None,

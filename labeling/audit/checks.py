@@ -339,7 +339,7 @@ def check_duplicates(inp: AuditInput, opts: AuditOptions) -> Section:
     for tid in sorted(cat):
         for key in _duplicate_keys(cat[tid]):
             members[key].append(tid)
-    groups = [(check, value, ids) for (check, value), ids in sorted(members.items()) if len(ids) > 1]
+    groups = sorted((check, value, ids) for (check, value), ids in members.items() if len(ids) > 1)
     parent: dict[str, str] = {}
 
     def find(x: str) -> str:

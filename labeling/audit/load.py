@@ -132,9 +132,11 @@ def _read(path: Path, table: Table, genres: frozenset[str], taxonomy: Taxonomy) 
         raise
 
 
-#: Where a cell can start in CSV text (line start, after a comma or an opening quote) followed by a
-#: formula trigger (``export.FORMULA_TRIGGERS``). A file without any is read no further.
-_MAYBE_FORMULA = re.compile(r'(?:^|[,"])[=+\-@\t\r]', re.MULTILINE)
+#: Where a cell can start in CSV text (after a newline, a comma or an opening quote; or the very
+#: start) followed by a formula trigger (``export.FORMULA_TRIGGERS``). A file without any is read no
+#: further. One character class first lets the regex engine skip ahead fast (``^`` would not).
+_MAYBE_FORMULA = re.compile(r'[\n,"][=+\-@\t\r]')
+_TRIGGERS = "=+-@\t\r"
 
 
 def _risky_cells(path: Path, table: Table) -> list[RiskyCell]:
@@ -142,8 +144,9 @@ def _risky_cells(path: Path, table: Table) -> list[RiskyCell]:
     text_columns = {c.name for c in table.columns if c.kind in TEXT_KINDS}
     out: list[RiskyCell] = []
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        if not _MAYBE_FORMULA.search(handle.read()):  # no cell anywhere starts like a formula
-            return out
+        text = handle.read()
+        if not (text[:1] and text[0] in _TRIGGERS) and not _MAYBE_FORMULA.search(text):
+            return out  # no cell anywhere starts like a formula
         handle.seek(0)
         reader = csv.reader(handle)
         header = next(reader, [])

@@ -12,7 +12,9 @@ training manifest written by the real commands), then times:
 
 Within target means CPU seconds (user + system) at most the target, so a busy machine does not
 make a fast step look slow; wall seconds are shown too. Every command starts from the same
-pristine manifests (copied back before each run), so reruns of the benchmark time the same work. A step over its target is run again under cProfile and the
+pristine manifests (copied back before each run), so reruns of the benchmark time the same work. ``--compare`` also
+times every read and command with the pyarrow CSV path off (``MANIFESTS_ARROW_CSV=0``), one right after the other,
+so both figures come from the same machine load. A step over its target is run again under cProfile and the
 profile is saved beside the results (``DIR/bench/metadata-profiles/<step>.prof`` and a ``.txt``
 with the 30 most expensive functions). Prints a table and writes ``DIR/bench/metadata.json``.
 Lives in ``tests/bench`` because it runs ``labeling`` commands (``manifests`` imports nothing of ours).
@@ -41,7 +43,7 @@ from tqdm import tqdm
 
 from manifests.benchjson import publish
 from manifests.cliutil import add_common_arguments, run_main, setup_logging
-from manifests.io import read_table, write_table
+from manifests.io import ARROW_ENV, read_table, write_table
 from manifests.layout import Layout
 from manifests.schema import TABLES
 
@@ -123,13 +125,14 @@ def generate(root: Path, n: int, seed: int = 7) -> None:
 
 # ---------------------------------------------------------------- running
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ, GENRE_ENV_FILE="", PYTHONHASHSEED="0")
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ, GENRE_ENV_FILE="", PYTHONHASHSEED="0", **(extra or {}))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(Path.cwd()), env.get("PYTHONPATH")]))
     return env
 
 
-def run_command(argv: Sequence[str], profile: Path | None = None) -> tuple[float, float, float, str]:
+def run_command(argv: Sequence[str], profile: Path | None = None,
+                env: dict[str, str] | None = None) -> tuple[float, float, float, str]:
     """Run ``python -m ...argv`` as a user would.
 
     Returns wall seconds, CPU seconds (user + system), peak resident memory in MB and the last output line.
@@ -137,7 +140,7 @@ def run_command(argv: Sequence[str], profile: Path | None = None) -> tuple[float
     prefix = [sys.executable] + (["-m", "cProfile", "-o", str(profile)] if profile else [])
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         began = time.perf_counter()
-        proc = subprocess.Popen(prefix + ["-m", *argv], stdout=out, stderr=err, env=_env())
+        proc = subprocess.Popen(prefix + ["-m", *argv], stdout=out, stderr=err, env=_env(env))
         _, status, usage = os.wait4(proc.pid, 0)
         seconds = time.perf_counter() - began
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -207,7 +210,24 @@ def _rows(layout: Layout) -> dict[str, int]:
     return counts
 
 
-def run(data: Path, n: int, profile: bool, regenerate: bool) -> dict[str, Any]:
+#: The environment that turns the pyarrow CSV path off (``--compare``).
+CSV_ONLY = {ARROW_ENV: "0"}
+
+
+def _csv_only_read(path: Path, name: str) -> tuple[float, float]:
+    """Wall and CPU seconds of ``read_table`` with the pyarrow path off."""
+    before = os.environ.get(ARROW_ENV)
+    os.environ.update(CSV_ONLY)
+    try:
+        return _time(lambda: read_table(path, TABLES[name]))
+    finally:
+        if before is None:
+            os.environ.pop(ARROW_ENV)
+        else:
+            os.environ[ARROW_ENV] = before
+
+
+def run(data: Path, n: int, profile: bool, regenerate: bool, compare: bool = False) -> dict[str, Any]:
     from manifests.frames import read_frame
 
     folder = Folder(data, n)
@@ -229,6 +249,9 @@ def run(data: Path, n: int, profile: bool, regenerate: bool) -> dict[str, Any]:
         steps.append({"step": f"read {name}", "kind": "read", "seconds": round(rows, 3), "cpu_s": round(rows_cpu, 3),
                       "frame_seconds": round(frame, 3), "frame_cpu_s": round(frame_cpu, 3),
                       "target_s": READ_TARGET_S, "ok": max(rows_cpu, frame_cpu) <= READ_TARGET_S})
+        if compare:
+            old, old_cpu = _csv_only_read(path, name)
+            steps[-1].update(csv_only_seconds=round(old, 3), csv_only_cpu_s=round(old_cpu, 3))
     data_args = ["--data", str(layout.root)]
     commands = {
         "validate": ["manifests", "validate", *data_args],
@@ -252,9 +275,13 @@ def run(data: Path, n: int, profile: bool, regenerate: bool) -> dict[str, Any]:
             run_command(argv, profile=prof)
             prof.with_suffix(".txt").write_text(profile_text(prof))
             entry["profile"] = str(prof)
+        if compare:
+            folder.restore()
+            old, old_cpu, _, _ = run_command(argv, env=CSV_ONLY)
+            entry.update(csv_only_seconds=round(old, 3), csv_only_cpu_s=round(old_cpu, 3))
         steps.append(entry)
     folder.restore()
-    return {"benchmark": "metadata", "tracks": n, "rows": _rows(layout), "folder": str(layout.root),
+    return {"benchmark": "metadata", "tracks": n, "compare": compare, "rows": _rows(layout), "folder": str(layout.root),
             "generated_seconds": generated, "cpus": os.cpu_count(), "load_average": os.getloadavg(), "python": platform.python_version(),
             "steps": steps, "all_within_target": all(s["ok"] for s in steps)}
 
@@ -263,12 +290,15 @@ def table_text(result: dict[str, Any]) -> str:
     lines = [f"metadata stages at {result['tracks']:,} tracks ({result['cpus']} CPUs); rows: "
              + ", ".join(f"{k} {v:,}" for k, v in result["rows"].items()),
              f"{'step':<22} {'wall s':>8} {'CPU s':>8} {'frame wall':>10} {'frame CPU':>9} {'peak MB':>8} "
-             f"{'target':>7}  within"]
+             f"{'target':>7}  within" + (f" {'csv-only wall':>13} {'csv-only CPU':>12}" if result.get("compare") else "")]
     for s in result["steps"]:
         frame = f"{s['frame_seconds']:10.2f} {s['frame_cpu_s']:9.2f}" if "frame_seconds" in s else " " * 20
         rss = f"{s['peak_rss_mb']:8.0f}" if "peak_rss_mb" in s else " " * 8
+        old = f"   {s['csv_only_seconds']:13.2f} {s['csv_only_cpu_s']:12.2f}" if "csv_only_cpu_s" in s else ""
         lines.append(f"{s['step']:<22} {s['seconds']:8.2f} {s['cpu_s']:8.2f} {frame} {rss} {s['target_s']:7.1f}  "
-                     f"{'yes' if s['ok'] else 'NO'}")
+                     f"{'yes' if s['ok'] else 'NO ':<3}{old}")
+    if result.get("compare"):
+        lines.append("csv-only: the same step with the pyarrow CSV path off (MANIFESTS_ARROW_CSV=0), run right after it")
     lines.append("within: CPU seconds (user + system) at most the target; the CPU time is what a step takes "
                  f"on an idle machine (load average when measured: {result['load_average'][0]:.1f})")
     return "\n".join(lines)
@@ -280,11 +310,14 @@ def _main(argv: Sequence[str] | None) -> int:
     parser.add_argument("--tracks", type=int, default=100_000, help="tracks in the generated folder (default 100000)")
     parser.add_argument("--no-profile", action="store_true", help="do not rerun slow steps under cProfile")
     parser.add_argument("--regenerate", action="store_true", help="generate the folder again even if it exists")
+    parser.add_argument("--compare", action="store_true",
+                        help="also time every step with the pyarrow CSV path off (MANIFESTS_ARROW_CSV=0)")
     parser.add_argument("--out", default=None, help="JSON result (default DATA/bench/metadata.json)")
     args = parser.parse_args(argv)
     setup_logging(args.verbose, args.quiet)
     data = Layout.at(args.data).root
-    result = run(data, args.tracks, profile=not args.no_profile, regenerate=args.regenerate)
+    result = run(data, args.tracks, profile=not args.no_profile, regenerate=args.regenerate,
+                 compare=args.compare)
     publish(result, table_text(result), data=data, name="metadata", out=args.out)
     return 0
 

@@ -11,6 +11,7 @@ leaves either the old file or the new one, never half of one.
 from __future__ import annotations
 
 import csv
+import gc
 import io
 import itertools
 import math
@@ -307,9 +308,13 @@ def _fast_column(col: Column, texts: Sequence[str], genres: frozenset[str] | Non
                 raise _Doubt
     if len(filled) == len(texts):
         return values
+    if kind == "str":
+        return [t or None for t in texts]
     empty = EMPTY.get(kind)
-    it = iter(values)
-    return [next(it) if t else (empty() if empty else None) for t in texts]
+    following = iter(values).__next__
+    if empty is None:
+        return [following() if t else None for t in texts]
+    return [following() if t else empty() for t in texts]
 
 
 def _decode_chunk(table: Table, header: list[str], block: list[list[str]], genres: frozenset[str] | None,
@@ -481,6 +486,23 @@ def _blocks(path: Path, table: Table, genres: frozenset[str] | None) -> Iterator
             yield columns
 
 
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection inside: reading makes no reference cycles, only many containers.
+
+    The collector runs after every few hundred new lists and dicts and then walks the ever larger
+    heap of rows already read; on a table of 100,000 rows that costs as much as the reading itself.
+    """
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
+
+
 def read_rows(path: Path | str, table: Table, *,
               known_genres: Iterable[str] | None = None) -> Iterator[Row]:
     """Yield validated rows of one manifest; raise ``ManifestError`` at the first bad cell.
@@ -494,13 +516,19 @@ def read_rows(path: Path | str, table: Table, *,
     genres = frozenset(known_genres) if known_genres is not None else None
     names = [col.name for col in table.columns]
     yielded = 0
-    for columns in _blocks(path, table, genres):
-        if columns is None:
-            yield from _exact_rows(path, table, genres, skip=yielded)
+    blocks = _blocks(path, table, genres)
+    while True:
+        with _gc_paused():  # not while the caller has a row: only around the work of one block
+            columns = next(blocks, ())
+            if columns is None:
+                break
+            rows = [dict(zip(names, values, strict=False))  # equal lengths: made so above (strict costs)
+                    for values in zip(*columns, strict=False)]
+        if not rows:
             return
-        rows = [dict(zip(names, values, strict=True)) for values in zip(*columns, strict=True)]
         yield from rows
         yielded += len(rows)
+    yield from _exact_rows(path, table, genres, skip=yielded)
 
 
 def read_columns(path: Path | str, table: Table, *,
@@ -513,12 +541,13 @@ def read_columns(path: Path | str, table: Table, *,
     genres = frozenset(known_genres) if known_genres is not None else None
     names = [col.name for col in table.columns]
     out: dict[str, list[Any]] = {name: [] for name in names}
-    for columns in _blocks(path, table, genres):
-        if columns is None:
-            rows = list(_exact_rows(path, table, genres, skip=0))
-            return {name: [row[name] for row in rows] for name in names}
-        for name, values in zip(names, columns, strict=True):
-            out[name].extend(values)
+    with _gc_paused():
+        for columns in _blocks(path, table, genres):
+            if columns is None:
+                rows = list(_exact_rows(path, table, genres, skip=0))
+                return {name: [row[name] for row in rows] for name in names}
+            for name, values in zip(names, columns, strict=True):
+                out[name].extend(values)
     return out
 
 
@@ -580,7 +609,8 @@ def read_table(path: Path | str, table: Table, *, known_genres: Iterable[str] | 
     """Read and validate a whole manifest. ``missing_ok`` turns a missing file into no rows."""
     if missing_ok and not Path(path).exists():
         return []
-    return list(read_rows(path, table, known_genres=known_genres))
+    with _gc_paused():
+        return list(read_rows(path, table, known_genres=known_genres))
 
 
 def _key_text(table: Table, key: tuple[Any, ...]) -> str:

@@ -233,12 +233,17 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
     by_track, origin = _source_genres(inp, set(catalogue(inp)))
     tax = inp.taxonomy
 
+    roots: dict[str, str] = {}  # a few hundred genres, asked about for every track
+
     def root(genre: str) -> str:
-        try:
-            chain = tax.ancestors(genre)
-        except KeyError:
-            return genre
-        return chain[-1] if chain else genre
+        found = roots.get(genre)
+        if found is None:
+            try:
+                chain = tax.ancestors(genre)
+            except KeyError:
+                chain = []
+            found = roots[genre] = chain[-1] if chain else genre
+        return found
 
     outcomes: Counter[str] = Counter()
     pair_n: Counter[tuple[str, str]] = Counter()

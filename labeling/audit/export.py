@@ -21,6 +21,7 @@ from manifests.io import atomic_write_bytes
 
 #: First characters that make a spreadsheet cell a formula (or hide one behind whitespace).
 FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+_TRIGGER_CHARS = frozenset(FORMULA_TRIGGERS)  # each one character: ``text[:1] in`` it is ``startswith``
 
 
 def is_formula_like(text: str) -> bool:
@@ -41,8 +42,11 @@ def render_spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]],
     out = io.StringIO()
     writer = csv.writer(out, lineterminator=lineterminator)
     writer.writerow([neutralize(h) for h in header])
-    for row in rows:
-        writer.writerow(["" if v is None else neutralize(v if isinstance(v, str) else str(v)) for v in row])
+    # neutralize() inlined: an audit of 100,000 tracks writes over a million cells
+    triggers = _TRIGGER_CHARS
+    writer.writerows([("'" + text) if text[:1] in triggers else text
+                      for text in ["" if v is None else v if isinstance(v, str) else str(v) for v in row]]
+                     for row in rows)
     return out.getvalue()
 
 

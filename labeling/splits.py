@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 from manifests.errors import UserError
-from manifests.ids import UNKNOWN_ARTIST, artist_title_key, is_unknown_artist, normalize_text
+from manifests.ids import UNKNOWN_ARTIST, is_unknown_artist, normalize_text, normalize_title
 from manifests.io import Row, atomic_write_text, read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides
@@ -153,18 +153,26 @@ class _UnionFind:
             self.parent[max(ra, rb)] = min(ra, rb)
 
 
+#: A credit's normalised form, worked out once per name (``artist_title_key``'s first half).
+_normalized_name = functools.lru_cache(maxsize=1 << 18)(normalize_text)
+
+
 def link_keys(track: Mapping[str, Any], no_artists: str = DEFAULT_NO_ARTISTS) -> list[str]:
     """Every key that links a track to others: its artists, ISRC, artist+title key and audio hash.
 
     Credits that name nobody link nothing; a track with no known artist is linked by its album
     (name and release date) when ``no_artists`` is ``album``.
     """
-    artists = known_artists(track)
+    return _link_keys(track, known_artists(track), no_artists)
+
+
+def _link_keys(track: Mapping[str, Any], artists: list[str], no_artists: str) -> list[str]:
+    """``link_keys`` of a track whose ``known_artists`` are already known."""
     keys = [f"artist:{artist_key(a)}" for a in artists]
     if track.get("isrc"):
         keys.append(f"isrc:{track['isrc'].upper()}")
-    if track.get("title") and artists:
-        keys.append(f"recording:{artist_title_key(artists, track['title'])}")
+    if track.get("title") and artists:  # artist_title_key(artists, title), the artist's half cached
+        keys.append(f"recording:{_normalized_name(str(artists[0]))}|{normalize_title(track['title'])}")
     if not artists and no_artists == "album" and track.get("album"):
         album = normalize_text(track["album"]) or track["album"]
         keys.append(f"album:{album}|{track.get('release_date') or ''}")
@@ -183,8 +191,9 @@ def build_groups(tracks: Sequence[Mapping[str, Any]], no_artists: str = DEFAULT_
     ordered = sorted(tracks, key=lambda t: t["track_id"])
     uf = _UnionFind(len(ordered))
     first_with: dict[str, int] = {}
+    credited = [known_artists(track) for track in ordered]
     for index, track in enumerate(ordered):
-        for key in link_keys(track, no_artists):
+        for key in _link_keys(track, credited[index], no_artists):
             if key in first_with:
                 uf.union(first_with[key], index)
             else:
@@ -197,7 +206,7 @@ def build_groups(tracks: Sequence[Mapping[str, Any]], no_artists: str = DEFAULT_
         artists: Counter[str] = Counter()
         genres: dict[str, float] = defaultdict(float)
         for i in indices:
-            artists.update({artist_key(a) for a in known_artists(ordered[i])})
+            artists.update({artist_key(a) for a in credited[i]})
             for genre, weight in (ordered[i].get("genres") or {}).items():
                 genres[genre] += float(weight)
         ids = [ordered[i]["track_id"] for i in indices]

@@ -421,27 +421,30 @@ def _same_as_csv(parsed: Any, data: bytes, header: list[str], columns: list[list
     """Whether the ``csv`` module reads every line of ``data`` (one row each) as the cells pyarrow found.
 
     Each row is written back the way ``render`` writes it (a cell holding a comma or a quote is
-    quoted, quotes doubled); a line equal to that reads back as those very cells. Any other line
-    (quoted needlessly, oddly, or wrongly) is read by ``csv`` itself and compared.
+    quoted, quotes doubled) and compared with its line, all inside pyarrow; a line equal to that
+    reads back as those very cells. Any other line (quoted needlessly, oddly, or wrongly) is read
+    by ``csv`` itself and compared.
     """
+    import pyarrow as pa
     import pyarrow.compute as pc
 
     encoded = []
     for column in parsed.columns:
-        needs = pc.match_substring_regex(column, r'[,"]')
+        needs = pc.or_(pc.match_substring(column, ","), pc.match_substring(column, '"'))
         if pc.any(needs).as_py():
             quoted = pc.binary_join_element_wise('"', pc.replace_substring(column, '"', '""'), '"', "")
             column = pc.if_else(needs, quoted, column)
         encoded.append(column)
-    written = pc.binary_join_element_wise(*encoded, ",").to_pylist()
-    lines = data.decode("utf-8").split("\n")[:-1]
-    if written == lines[1:] and '"' not in lines[0]:
-        return True
-    suspects = [0] if '"' in lines[0] else []
-    suspects += [i + 1 for i, (mine, line) in enumerate(zip(written, lines[1:], strict=True)) if mine != line]
+    written = pc.binary_join_element_wise(*encoded, ",")
+    lines = pc.split_pattern(pa.array([data], pa.binary()).cast(pa.string()), "\n").flatten()
+    body = lines.slice(1, len(lines) - 2)  # the header and the empty text after the last newline left out
+    suspects = [0] if '"' in lines[0].as_py() else []
+    if len(written) and not pc.all(pc.equal(written, body)).as_py():
+        differ = pc.indices_nonzero(pc.invert(pc.equal(written, body))).to_pylist()
+        suspects += [i + 1 for i in differ]
     for i in suspects:
         try:
-            cells = next(csv.reader([lines[i]], strict=True), [])
+            cells = next(csv.reader([lines[i].as_py()], strict=True), [])
         except csv.Error:
             return False
         if cells != (header if i == 0 else [column[i - 1] for column in columns]):

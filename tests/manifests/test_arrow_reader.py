@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from manifests import io as manifest_io
-from manifests.io import ManifestError, read_columns, read_table, render
+from manifests.io import ManifestError, read_columns, read_rows, read_table, render
 from manifests.schema import TABLES
 
 LABELS = TABLES["labels"]
@@ -79,3 +79,26 @@ def test_a_canonical_file_is_read_by_pyarrow(tmp_path: Path) -> None:
     cells = manifest_io._arrow_cells(path, header)
     assert cells is not None and cells[0] == ["t0000001", "t0000002", "t0000003"]
     assert read_table(path, LABELS)[1]["unmapped"] == ['weird, "stuff"']
+
+
+def test_the_garbage_collector_is_paused_only_inside_the_reader(tmp_path: Path) -> None:
+    """Decoding runs without cyclic GC (faster), but a caller never gets control with it off, not even after an error."""
+    import gc
+
+    path = tmp_path / "labels.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    rows = read_rows(path, LABELS)
+    next(rows)
+    assert gc.isenabled()  # the caller holds a row: its own code runs with the collector on
+    assert len(list(rows)) == 2 and gc.isenabled()
+    path.write_bytes(_variants()["bad number"])
+    with pytest.raises(ManifestError):
+        read_table(path, LABELS)
+    assert gc.isenabled()
+    gc.disable()  # a program that turned it off itself keeps it off
+    try:
+        with pytest.raises(ManifestError):
+            read_columns(path, LABELS)
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

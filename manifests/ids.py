@@ -39,10 +39,14 @@ def make_track_id(namespace: str, key: str) -> str:
 
 def normalize_text(text: str) -> str:
     """Case-, accent- and punctuation-insensitive form of a name, for comparisons."""
-    text = unicodedata.normalize("NFKD", text or "")
-    text = "".join(ch for ch in text if not unicodedata.combining(ch))
-    text = text.casefold().translate(_FOLD).replace("&", " and ")
-    return " ".join(_NON_WORD.sub(" ", text).split())
+    text = text or ""
+    if text.isascii():  # most names: decomposition and folding change nothing, lower-casing is all
+        text = text.lower()
+    else:
+        text = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in text if not unicodedata.combining(ch))
+        text = text.casefold().translate(_FOLD)
+    return " ".join(_NON_WORD.sub(" ", text.replace("&", " and ")).split())
 
 
 def normalize_title(title: str) -> str:

@@ -43,6 +43,17 @@ def test_predict_loads_tensorflow_and_prints_only_its_own_lines(single_run: Path
     assert _noise(helped.stdout + helped.stderr) == [] and helped.stderr == ""
 
 
+def test_embed_prints_only_its_own_lines(tmp_path: Path) -> None:
+    """embed loads musicnn (and so TensorFlow) only when something is missing: still no start-up lines."""
+    from .corpus import make_corpus
+
+    layout = make_corpus(tmp_path / "data", {"train": 1, "validation": 1, "test": 1}, seconds=3.5, seed=4)
+    done = _run("embed", "--data", str(layout.root), "--max-patches", "1")
+    assert done.returncode == 0, done.stderr
+    assert "embedded now" in done.stdout
+    assert _noise(done.stdout + done.stderr) == [], done.stderr
+
+
 def test_vv_turns_the_filter_off(tmp_path: Path) -> None:
     done = _run("report", "nowhere", "--data", str(tmp_path), "-vv")
     assert done.returncode == 2

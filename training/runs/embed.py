@@ -120,9 +120,9 @@ class Embedder:
     def batch_size(self) -> int:
         """Patches per model call: as given, else the backend's :data:`BATCH_PATCHES` (loads the model)."""
         if self._batch_size is None:
+            _ = self.model  # first: loading it starts Keras with TensorFlow's start-up lines filtered
             import keras
 
-            _ = self.model  # loading it starts Keras quietly (start_backend)
             self._batch_size = BATCH_PATCHES.get(str(keras.backend.backend()), DEFAULT_BATCH_PATCHES)
         return self._batch_size
 

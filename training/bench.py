@@ -208,7 +208,7 @@ def probe_bench(n_tracks: int, n_labels: int = 9, seed: int = 0) -> dict[str, An
     """
     import hashlib
 
-    from threadpoolctl import threadpool_limits  # type: ignore[import-untyped]  # (scikit-learn's own dependency)
+    from threadpoolctl import threadpool_limits
 
     from .config import ProbeConfig
     from .data.embeddings import EmbeddingCache, EmbeddingSettings

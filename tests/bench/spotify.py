@@ -33,12 +33,11 @@ def _fake_module() -> Any:
 
 def run_scenario(name: str, sizes: Sequence[int], faults: bool) -> dict[str, Any]:
     """Collect ``len(sizes)`` playlists through the real pipeline; count what the fake saw."""
-    from manifests import Layout
-
     from collectors.spotify.auth import Credentials, client_auth_manager
     from collectors.spotify.client import RetryPolicy, SpotifyClient, make_spotify_session
     from collectors.spotify.collect import CollectOptions, Collector
     from collectors.spotify.refs import make_request
+    from manifests import Layout
 
     fk = _fake_module()
     with fk.FakeSpotify() as fake, tempfile.TemporaryDirectory() as tmp:

@@ -47,8 +47,9 @@ def _run(args: argparse.Namespace) -> int:
     import uvicorn
 
     from manifests.layout import Layout
+    from manifests.listen import bind, url_of
 
-    from .review.app import LOOPBACK_NAMES, bind, create_app, url_of
+    from .review.app import LOOPBACK_NAMES, create_app
     from .taxonomy import load_taxonomy
 
     layout = Layout.at(args.data)

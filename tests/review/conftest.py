@@ -13,8 +13,9 @@ import uvicorn
 from fastapi.testclient import TestClient
 
 from labeling.cli import main as labeling_main
-from labeling.review.app import bind, create_app, url_of
+from labeling.review.app import create_app
 from manifests.layout import Layout
+from manifests.listen import bind, url_of
 from tests.fixtures.corpus import SR, claim_row, download_row, split_row, track_row, write_tables
 from tests.fixtures.waiting import wait_until
 

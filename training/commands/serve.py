@@ -20,10 +20,12 @@ log = logging.getLogger(__name__)
 
 
 def _serve(args: argparse.Namespace) -> int:
+    from manifests.listen import bind, url_of
+
     from ..serve.app import create_app, warm_up
     from ..serve.media import Limits
     from ..serve.model import ModelWorker, ServedModel
-    from ..serve.server import bind, serve, url_of
+    from ..serve.server import serve
 
     layout = Layout.at(args.data)
     run = RunDir.resolve(args.run, layout) if args.run else RunDir.newest(layout)

@@ -89,8 +89,9 @@ def add_version_argument(parser: argparse.ArgumentParser) -> None:
 def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) -> None:
     """Accept ``old`` as a hidden alias of the option ``new``, printing one deprecation line when used.
 
-    The alias shares ``new``'s destination and action, so scripts written against the old
-    name keep working while ``--help`` shows only the new one.
+    The alias shares ``new``'s destination and action (a repeatable ``append`` option included:
+    old and new occurrences land in one list), so scripts written against the old name keep
+    working while ``--help`` shows only the new one.
     """
     target = next((a for a in parser._actions if new in a.option_strings), None)
     if target is None:
@@ -104,7 +105,7 @@ def add_deprecated_alias(parser: argparse.ArgumentParser, old: str, new: str) ->
             super().__call__(parser, namespace, values, option_string)
 
     extra: dict[str, Any] = {}
-    if isinstance(target, argparse._StoreAction):
+    if isinstance(target, (argparse._StoreAction, argparse._AppendAction)):  # a repeatable option appends
         extra = {"type": target.type, "choices": target.choices, "metavar": target.metavar,
                  "nargs": target.nargs}
     elif isinstance(target, argparse._StoreConstAction):  # store_true/false included

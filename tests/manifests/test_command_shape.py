@@ -132,3 +132,20 @@ def test_old_flag_names_are_hidden_and_defaults_untouched(capsys: pytest.Capture
 def test_alias_of_an_unknown_option_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="no option --nope"):
         add_deprecated_alias(argparse.ArgumentParser(prog="x"), "--old", "--nope")
+
+
+def test_alias_of_a_repeatable_option_appends_to_one_list_and_checks_choices(
+        capsys: pytest.CaptureFixture[str]) -> None:
+    parser = argparse.ArgumentParser(prog="demo")
+    parser.add_argument("--pretrained", action="append", choices=["a", "b"], default=None, metavar="NAME")
+    add_deprecated_alias(parser, "--model", "--pretrained")
+    assert parser.parse_args([]).pretrained is None
+    assert capsys.readouterr().err == ""
+    args = parser.parse_args(["--pretrained", "a", "--model", "b", "--model", "a"])
+    assert args.pretrained == ["a", "b", "a"]
+    assert capsys.readouterr().err.splitlines() == \
+        ["warning: --model is deprecated and will be removed; use --pretrained"] * 2
+    with pytest.raises(SystemExit):
+        parser.parse_args(["--model", "c"])
+    assert "argument --model: invalid choice: 'c'" in capsys.readouterr().err
+    assert "--model" not in parser.format_help()

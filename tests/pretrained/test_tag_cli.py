@@ -55,7 +55,7 @@ def test_tag_names_classical_tags_for_the_classical_excerpts(shared_dir: Path, t
                                                              capsys: pytest.CaptureFixture[str]) -> None:
     files = [shared_dir / "real-audio" / name for name in CLASSICAL]
     plots = tmp_path / "plots"
-    assert main(["tag", *map(str, files), "--model", "musicnn-MTT", "--json", "--plot", str(plots), "-q"]) == 0
+    assert main(["tag", *map(str, files), "--pretrained", "musicnn-MTT", "--json", "--plot", str(plots), "-q"]) == 0
     payload = json.loads(capsys.readouterr().out)
     assert payload["errors"] == [] and [m["name"] for m in payload["models"]] == ["musicnn-MTT"]
     note = json.loads((FIXTURES / "musicnn_reference.json").read_text(encoding="utf-8"))
@@ -78,13 +78,13 @@ def test_tag_names_classical_tags_for_the_classical_excerpts(shared_dir: Path, t
 def test_a_file_shorter_than_a_patch_is_padded_and_flagged(tmp_path: Path,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     short = _tone(tmp_path / "short.wav", 1.0)
-    assert main(["tag", str(short), "--model", "musicnn-MTT", "--json"]) == 0
+    assert main(["tag", str(short), "--pretrained", "musicnn-MTT", "--json"]) == 0
     captured = capsys.readouterr()
     (result,) = json.loads(captured.out)["results"]
     assert result["padded"] is True and result["models"]["musicnn-MTT"]["n_patches"] == 1
     assert result["duration_s"] == 1.0 and "padded with silence" in result["warning"]
     assert f"warning: {short}: shorter than one 2.99-s patch" in captured.err
-    assert main(["tag", str(short), "--model", "musicnn-MTT"]) == 0
+    assert main(["tag", str(short), "--pretrained", "musicnn-MTT"]) == 0
     assert "warning: shorter than one" in capsys.readouterr().out
 
 
@@ -94,7 +94,7 @@ def test_unreadable_files_get_one_line_each_and_the_others_are_tagged(
     broken.write_bytes(b"ID3\x03\x00\x00\x00\x00\x00\x00this is not audio at all" * 20)
     missing = tmp_path / "missing.ogg"
     good = _tone(tmp_path / "good.wav", 3.5, rate=44100)
-    code = main(["tag", str(broken), str(missing), str(good), "--model", "musicnn-MTT", "--top", "3"])
+    code = main(["tag", str(broken), str(missing), str(good), "--pretrained", "musicnn-MTT", "--top", "3"])
     captured = capsys.readouterr()
     assert code == 2
     errors = [line for line in captured.err.splitlines() if line.startswith("error:")]

@@ -13,7 +13,7 @@ import json
 import logging
 import sys
 
-from manifests.cliutil import add_common_arguments, number
+from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
 from manifests.errors import UserError
 from manifests.shard import add_shard_argument
 
@@ -31,7 +31,7 @@ def _embed(args: argparse.Namespace) -> int:
     from ..data.manifest import read_manifest
     from ..runs.embed import embed_tracks
 
-    probe = ProbeConfig(pretrained=args.model, layer=args.layer, pooling=args.pooling, overlap=args.overlap,
+    probe = ProbeConfig(pretrained=args.pretrained, layer=args.layer, pooling=args.pooling, overlap=args.overlap,
                         max_patches=args.max_patches)
     try:
         probe.validate()
@@ -70,8 +70,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "vector per audio file in <data>/cache/embeddings/<model>-<layer>-<pooling>-... "
                     "(keyed by the file's SHA-256). Interrupted? Run it again: it continues; a rerun on a "
                     "complete cache computes nothing. train --model probe reads the same cache.")
-    p.add_argument("--model", choices=pretrained_names(), default=defaults.pretrained,
+    p.add_argument("--pretrained", choices=pretrained_names(), default=defaults.pretrained,
                    help=f"pretrained model (default: {defaults.pretrained})")
+    add_deprecated_alias(p, "--model", "--pretrained")  # --pretrained, as in train --model probe
     p.add_argument("--layer", default=defaults.layer, metavar="NAME",
                    help=f"embedding layer (default: {defaults.layer}; python -m training models lists them)")
     p.add_argument("--pooling", choices=POOLINGS, default=defaults.pooling,

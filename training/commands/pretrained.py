@@ -15,14 +15,14 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from manifests.cliutil import add_common_arguments, number
+from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
 from manifests.errors import UserError
 
 from ..models.pretrained.registry import PRETRAINED, PretrainedSpec, get_pretrained
 
 log = logging.getLogger(__name__)
 
-#: The taggers ``tag`` runs unless ``--model`` says otherwise.
+#: The taggers ``tag`` runs unless ``--pretrained`` says otherwise.
 DEFAULT_TAGGERS = ("musicnn-MTT", "musicnn-MSD")
 
 
@@ -160,7 +160,7 @@ def run_tag(files: list[str], model_names: list[str], *, top_k: int = 5, as_json
 
 
 def _tag(args: argparse.Namespace) -> int:
-    return run_tag(args.files, args.model or list(DEFAULT_TAGGERS), top_k=args.top, as_json=args.json,
+    return run_tag(args.files, args.pretrained or list(DEFAULT_TAGGERS), top_k=args.top, as_json=args.json,
                    plot_dir=args.plot, batch_size=args.batch)
 
 
@@ -181,9 +181,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                     "than one patch is padded with silence and flagged; a missing or undecodable file "
                     "gets a one-line error, the others are still tagged and the exit status is 2.")
     p.add_argument("files", nargs="+", metavar="FILE", help="audio files (wav, mp3, ogg, flac, m4a, ...)")
-    p.add_argument("--model", action="append", choices=list(PRETRAINED), default=None, metavar="NAME",
+    p.add_argument("--pretrained", action="append", choices=list(PRETRAINED), default=None, metavar="NAME",
                    help=f"tagger to run, repeatable (default: {' and '.join(DEFAULT_TAGGERS)}; "
                         f"see `python -m training models`)")
+    add_deprecated_alias(p, "--model", "--pretrained")  # --pretrained, as in claims-audio
     p.add_argument("--top", type=number(int, 1), default=5, metavar="K", help="tags to show per model (default: 5)")
     p.add_argument("--json", action="store_true", help="print machine-readable JSON instead of a table")
     p.add_argument("--plot", type=Path, default=None, metavar="DIR",

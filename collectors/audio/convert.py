@@ -31,11 +31,11 @@ from manifests.audio import (
     MediaInfo,
     ffmpeg_exe,
     inspect_wav,
+    parse_header,
     probe,
     stderr_tail,
     verify,
 )
-from manifests.audio.ffmpeg import _AUDIO_STREAM, _DURATION  # probe's own reading of the header lines
 from manifests.errors import FileSystemFault, fault_in_message
 
 log = logging.getLogger(__name__)
@@ -103,15 +103,7 @@ def input_header(log: str) -> MediaInfo | None:
     """What a ``level+info`` conversion log says about its input (as :func:`probe` reads it); None: not media."""
     if "Input #0" not in log:
         return None
-    text = log.split("Output #0", 1)[0]
-    duration = None
-    if found := _DURATION.search(text):
-        hours, minutes, seconds = found.groups()
-        duration = int(hours) * 3600 + int(minutes) * 60 + float(seconds)
-    audio = _AUDIO_STREAM.search(text)
-    return MediaInfo(duration_s=duration, codec=audio.group(1) if audio else None,
-                     sample_rate=int(audio.group(2)) if audio else None,
-                     channels=audio.group(3).strip() if audio else None)
+    return parse_header(log.split("Output #0", 1)[0])  # the output's stream lines look alike: left out
 
 
 def _problems(log: str) -> str:

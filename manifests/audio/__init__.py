@@ -12,6 +12,7 @@ from .ffmpeg import (
     MediaInfo,
     decode_audio,
     ffmpeg_exe,
+    parse_header,
     probe,
     stderr_tail,
     stream_audio,
@@ -35,5 +36,5 @@ SAMPLE_RATE = 16000
 __all__ = [
     "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "WAV_PROBLEMS", "AudioFacts", "AudioRejected", "FFmpegError",
     "MediaInfo", "WavHeader", "WavProblem", "check_wav_file", "decode_audio", "ffmpeg_exe", "inspect_wav",
-    "probe", "read_wav_header", "stderr_tail", "stream_audio", "verify",
+    "parse_header", "probe", "read_wav_header", "stderr_tail", "stream_audio", "verify",
 ]

@@ -170,6 +170,16 @@ def probe(path: Path | str, *, timeout_s: float = 60) -> MediaInfo:
     text = proc.stderr.decode("utf-8", "replace")
     if "Input #0" not in text:  # ffmpeg could not even open it
         raise FFmpegError(f"{path}: not a media file ffmpeg can read: {stderr_tail(text, 2) or 'no details'}")
+    return parse_header(text)
+
+
+def parse_header(text: str) -> MediaInfo:
+    """The duration and first audio stream in ffmpeg's description of its input (its stderr, as text).
+
+    :func:`probe` reads ``ffmpeg -i``'s; a conversion logged at ``level+info`` prints the same
+    lines, so it needs no probe of its own. Pass only the input's part: a conversion describes its
+    output after ``Output #0`` in lines that look alike. Fields the text lacks are None.
+    """
     duration = None
     if found := _DURATION.search(text):
         hours, minutes, seconds = found.groups()

@@ -15,8 +15,9 @@ from collectors.audio.convert import (
     build_command,
     convert,
     convert_task,
+    input_header,
 )
-from manifests.audio import AudioRejected, ffmpeg_exe, inspect_wav, probe, verify
+from manifests.audio import AudioRejected, MediaInfo, ffmpeg_exe, inspect_wav, parse_header, probe, verify
 from tests.audio.conftest import CLIP_SPECS
 
 
@@ -75,6 +76,31 @@ def test_middle_window_works_when_the_header_has_no_duration(tmp_path) -> None:
     convert(streamed, out, ConvertOptions(max_seconds=1.0, window="middle"))
     facts = inspect_wav(out)
     assert facts.duration_s == pytest.approx(1.0, abs=0.01) and facts.rms_dbfs > -12
+
+
+#: What ffmpeg prints about an mp4 with a video stream before its sound (``ffmpeg -i``, level+info tags).
+HEADER = """[info] Input #0, mov,mp4,m4a,3gp,3g2,mj2, from 'clip.mp4':
+[info]   Metadata:
+[info]     major_brand     : isom
+[info]   Duration: 01:02:03.45, start: 0.000000, bitrate: 1205 kb/s
+[info]   Stream #0:0[0x1](und): Video: h264 (High) (avc1 / 0x31637661), yuv420p, 1280x720, 1071 kb/s
+[info]   Stream #0:1[0x2](und): Audio: aac (LC) (mp4a / 0x6134706D), 44100 Hz, stereo, fltp, 128 kb/s (default)
+"""
+CONVERTING = HEADER + """[info] Stream mapping:
+[info]   Stream #0:1 -> #0:0 (aac (native) -> pcm_s16le (native))
+[info] Output #0, wav, to 'out.wav':
+[info]   Stream #0:0: Audio: pcm_s16le ([1][0][0][0] / 0x0001), 16000 Hz, mono, s16, 256 kb/s
+"""
+
+
+def test_one_reading_of_ffmpegs_header_lines_for_probe_and_conversion() -> None:
+    expected = MediaInfo(duration_s=3723.45, codec="aac", sample_rate=44100, channels="stereo")
+    assert parse_header(HEADER) == expected
+    assert input_header(CONVERTING) == expected  # a conversion log reads as the probe does
+    assert input_header("[error] clip.mp4: Invalid data found when processing input") is None
+    bare = parse_header("Input #0, wav, from 'x.wav':\n  Duration: N/A, bitrate: N/A\n")
+    assert bare == MediaInfo(duration_s=None, codec=None, sample_rate=None, channels=None)
+    assert not bare.has_audio
 
 
 def test_ffmpeg_stderr_is_in_the_error_and_no_output_is_left(tmp_path) -> None:

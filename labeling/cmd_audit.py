@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 
 from manifests.cliutil import add_common_arguments, add_deprecated_alias, number
-from manifests.config import MIN_AUDIO_SECONDS
+from manifests.config import MIN_AUDIO_SECONDS, usable_cores
 from manifests.errors import UserError
 
 from .cli import add_no_audio_files_argument, add_taxonomy_argument
@@ -51,6 +51,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add_deprecated_alias(p, "--duration-tolerance", "--duration-tolerance-fraction")
     add_deprecated_alias(p, "--trim-seconds", "--clip-seconds")
     p.add_argument("--no-plots", action="store_true", help="skip the PNG plots (faster, e.g. in CI)")
+    cores = usable_cores()
+    p.add_argument("--workers", type=number(int, 1), default=cores, metavar="N",
+                   help=f"processes (default: cores = {cores}); a large audit reads some tables and the audio "
+                        "files' headers in a second process, 1 keeps everything in this one (more than 2 "
+                        "change nothing)")
     p.add_argument("--max-rows", type=number(int, 0), default=50, metavar="N",
                    help="rows per table in report.md; flagged.csv always has all (default 50)")
     p.set_defaults(func=_run)
@@ -65,7 +70,7 @@ def _run(args: argparse.Namespace) -> int:
                            min_seconds=args.min_seconds, max_seconds=args.max_seconds,
                            trim_seconds=args.trim_seconds, check_files=not args.no_audio_files,
                            verify_audio=args.verify_audio, max_rows=args.max_rows,
-                           plots=not args.no_plots)
+                           plots=not args.no_plots, workers=args.workers)
     result = run_audit(args.manifest, data=args.data, out_dir=args.out, taxonomy=args.taxonomy, options=options)
     if not args.quiet:
         for check, n in sorted(result.by_check().items()):

@@ -16,7 +16,8 @@ import os
 import stat
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Container, Iterable
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -27,9 +28,11 @@ from manifests.config import MIN_AUDIO_SECONDS
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.ids import is_unknown_artist, normalize_text, normalize_title
+from manifests.layout import Layout
 from manifests.schema import SPLITS
 
 from ..splits import artist_key
+from .background import Background
 from .load import AuditInput
 
 log = logging.getLogger(__name__)
@@ -104,6 +107,8 @@ class AuditOptions:
     max_rows: int = 50
     #: draw the PNG plots (the slow part; CI runs may skip them)
     plots: bool = True
+    #: processes a large audit may use (``--workers``): 2 reads tables and audio headers in a helper too
+    workers: int = 1
 
 
 @dataclass
@@ -128,9 +133,8 @@ def _skipped(key: str, title: str, because: str) -> Section:
 # ---------------------------------------------------------------- populations
 
 def catalogue(inp: AuditInput) -> dict[str, dict[str, Any]]:
-    """Every known track that is not dropped."""
-    dropped = inp.dropped
-    return {tid: e for tid, e in inp.view.items() if tid not in dropped}
+    """Every known track that is not dropped (one dict shared by every check: read it, do not change it)."""
+    return inp.catalogue
 
 
 def labelled(inp: AuditInput) -> list[dict[str, Any]]:
@@ -196,17 +200,21 @@ def check_labels(inp: AuditInput, opts: AuditOptions) -> Section:
 
 # ---------------------------------------------------------------- sources
 
-def _source_genres(inp: AuditInput, tracks: set[str]) -> tuple[dict[str, dict[str, dict[str, float]]], str]:
+def _source_genres(inp: AuditInput, tracks: Container[str]) -> tuple[dict[str, dict[str, dict[str, float]]], str]:
     """track -> source -> canonical genre -> strength, from claims (mapped now) or the labels table."""
     out: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     if inp.has("claims"):
+        mapped: dict[str, str | None] = {}  # a few thousand raw strings for hundreds of thousands of claims
+        tax_map = inp.taxonomy.map
         for c in inp.tables["claims"]:
-            if c["track_id"] not in tracks:
+            tid = c["track_id"]
+            if tid not in tracks:
                 continue
-            genre = inp.taxonomy.map(c["raw_genre"])  # the taxonomy memoises every string it maps
+            raw = c["raw_genre"]
+            genre = mapped[raw] if raw in mapped else mapped.setdefault(raw, tax_map(raw))
             if genre is None:
                 continue
-            held = out[c["track_id"]][c["source"]]
+            held = out[tid][c["source"]]
             held[genre] = max(held.get(genre, 0.0), float(c["weight"]))
         return out, "claims"
     for e in inp.view.values():
@@ -230,7 +238,7 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
     if not inp.has("claims") and not inp.has("labels"):
         return _skipped("sources", title, "needs a claims or labels table")
     sec = Section("sources", title)
-    by_track, origin = _source_genres(inp, set(catalogue(inp)))
+    by_track, origin = _source_genres(inp, catalogue(inp))
     tax = inp.taxonomy
 
     roots: dict[str, str] = {}  # a few hundred genres, asked about for every track
@@ -248,10 +256,10 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
     outcomes: Counter[str] = Counter()
     pair_n: Counter[tuple[str, str]] = Counter()
     pair_agree: Counter[tuple[str, str]] = Counter()
-    coverage: Counter[str] = Counter()
+    seen: list[str] = []  # every (track, source) pair's source, counted once at the end
     for tid in sorted(by_track):
         sources = {s: g for s, g in by_track[tid].items() if g}
-        coverage.update(list(sources))
+        seen += sources
         if len(sources) < 2:
             outcomes["single source"] += 1
             continue
@@ -268,6 +276,7 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
             outcomes["disagree"] += 1
             detail = "; ".join(f"{s}: {', '.join(sorted(t))}" for s, t in sorted(tops.items()))
             sec.flag(tid, "source_disagreement", detail)
+    coverage = Counter(seen)
     sec.data.update(origin=origin, outcomes=outcomes, coverage=coverage, sources=sorted(coverage),
                     pairs=[(a, b, pair_n[(a, b)], pair_agree[(a, b)] / pair_n[(a, b)])
                            for a, b in sorted(pair_n)])
@@ -495,25 +504,97 @@ class _PlainFiles:
         return stat.S_ISREG(mode), path
 
 
-def _check_file(sec: Section, entry: dict[str, Any], path: Path | str) -> bool:
-    """Flag what the WAV header says is wrong with one track's file; True when something was."""
-    stored = entry["audio_path"]
+def _file_problems(stored: str, path: str, expected_s: float | None) -> list[tuple[str, str]]:
+    """(check, detail) for what the WAV header says is wrong with one track's file."""
     try:
-        problems = check_wav_file(path, expected_s=entry.get("audio_duration_s"), sample_rate=SAMPLE_RATE)
+        problems = check_wav_file(path, expected_s=expected_s, sample_rate=SAMPLE_RATE)
     except OSError as exc:
-        sec.flag(entry["track_id"], "audio_file_missing", f"{stored} exists but cannot be read "
-                                                          f"({exc.strerror or exc})")
-        return True
-    for problem in problems:
-        sec.flag(entry["track_id"], f"audio_{problem.kind}", f"{stored}: {problem.detail}")
-    return bool(problems)
+        return [("audio_file_missing", f"{stored} exists but cannot be read ({exc.strerror or exc})")]
+    return [(f"audio_{problem.kind}", f"{stored}: {problem.detail}") for problem in problems]
 
 
-def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
+#: (track_id, audio_path, audio_duration_s) of one file to check
+FileItem = tuple[str, str | None, float | None]
+
+
+@dataclass
+class FileChecks:
+    """What :func:`check_files` found: findings as (track_id, check, detail), counts, and the paths it opened."""
+
+    findings: list[tuple[str, str, str]] = field(default_factory=list)
+    missing: int = 0
+    outside: int = 0
+    checked: int = 0
+    broken: int = 0
+    #: track_id -> the file that was checked (what --verify-audio hashes)
+    opened: dict[str, str] = field(default_factory=dict)
+
+
+def check_files(root: Path, items: list[FileItem]) -> FileChecks:
+    """Every ready track's file: inside the data folder, there, and a WAV whose header keeps its promises.
+
+    A pure function of the folder and the items (sorted by track ID), so the audit can run it
+    in its helper process while it does the other checks.
+    """
+    out = FileChecks()
+    files = _PlainFiles(root)
+    layout = Layout(root)
+    for tid, stored, expected_s in items:
+        if not stored:
+            out.findings.append((tid, "audio_file_missing", "status ok but no audio_path recorded"))
+            out.missing += 1
+            continue
+        known = files.lookup(stored)
+        path: Path | str | None
+        if known is not None:
+            is_file, path = known
+        else:
+            why = audio_path_outside(root, stored)
+            try:
+                path = None if why else layout.resolve(stored)
+            except UserError as exc:  # the layout's own refusal of a path out of the folder
+                why, path = str(exc), None
+            is_file = path is not None and path.is_file()
+        if path is None:
+            out.findings.append((tid, "audio_path_outside", f"{stored!r} {why}; not opened"))
+            out.outside += 1
+        elif not is_file:
+            out.findings.append((tid, "audio_file_missing", f"{stored} not found under {root}"))
+            out.missing += 1
+        else:
+            out.checked += 1
+            problems = _file_problems(stored, str(path), expected_s)
+            out.findings += [(tid, check, detail) for check, detail in problems]
+            out.broken += bool(problems)
+            out.opened[tid] = str(path)
+    return out
+
+
+#: From this many files on, a large audit checks them in its helper process (fewer cost less than starting it).
+HELPER_MIN_FILES = 2000
+
+
+def ready_files(inp: AuditInput) -> list[dict[str, Any]]:
+    """The catalogue's tracks whose audio should be there: a finished download or a training row."""
+    cat = catalogue(inp)
+    return [e for e in cat.values() if e.get("download_status") == "ok" or "training" in e["in_tables"]]
+
+
+def start_file_checks(inp: AuditInput, opts: AuditOptions, background: Background) -> Future[FileChecks] | None:
+    """Start :func:`check_files` on every ready file (in the helper process when there are many); None if off."""
+    if not opts.check_files or (not inp.has("downloads") and not inp.has("training")):
+        return None
+    items = [(e["track_id"], e.get("audio_path"), e.get("audio_duration_s"))
+             for e in sorted(ready_files(inp), key=lambda e: e["track_id"])]
+    return background.submit(check_files, inp.root, items, big=len(items) >= HELPER_MIN_FILES)
+
+
+def check_audio(inp: AuditInput, opts: AuditOptions, files: Future[FileChecks] | None = None) -> Section:
     """Failed, skipped and missing downloads with their reasons; files that are missing or broken.
 
     Every existing file's WAV header is checked (format, length, cut-off) by default: it
     costs one small read per file, while hashing (``--verify-audio``) reads every byte.
+    ``files`` is :func:`start_file_checks`'s result when it was started earlier.
     """
     title = "Missing or failed audio"
     cat = catalogue(inp)
@@ -538,38 +619,14 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
         for e in labelled(inp):
             if e["track_id"] not in downloaded:
                 sec.flag(e["track_id"], "audio_not_attempted", "no downloads row yet; run the download step")
-    ready = [e for e in cat.values() if e.get("download_status") == "ok" or "training" in e["in_tables"]]
-    missing = outside = checked = broken = 0
-    to_hash: list[tuple[dict[str, Any], Path | str]] = []
-    if opts.check_files:
-        files = _PlainFiles(inp.root)
-        for e in sorted(ready, key=lambda e: e["track_id"]):
-            if not e.get("audio_path"):
-                sec.flag(e["track_id"], "audio_file_missing", "status ok but no audio_path recorded")
-                missing += 1
-                continue
-            known = files.lookup(e["audio_path"])
-            path: Path | str | None
-            if known is not None:
-                is_file, path = known
-            else:
-                why = audio_path_outside(inp.root, e["audio_path"])
-                try:
-                    path = None if why else inp.audio_file(e["audio_path"])
-                except UserError as exc:  # the layout's own refusal of a path out of the folder
-                    why, path = str(exc), None
-                is_file = path is not None and path.is_file()
-            if path is None:
-                sec.flag(e["track_id"], "audio_path_outside", f"{e['audio_path']!r} {why}; not opened")
-                outside += 1
-            elif not is_file:
-                sec.flag(e["track_id"], "audio_file_missing", f"{e['audio_path']} not found under {inp.root}")
-                missing += 1
-            else:
-                checked += 1
-                broken += int(_check_file(sec, e, path))
-                if opts.verify_audio and e.get("sha256"):
-                    to_hash.append((e, path))
+    ready = ready_files(inp)
+    if files is None:
+        files = start_file_checks(inp, opts, Background())
+    found = files.result() if files is not None else FileChecks()
+    for tid, check, detail in found.findings:
+        sec.flag(tid, check, detail)
+    to_hash = [(inp.view[tid], path) for tid, path in found.opened.items()
+               if opts.verify_audio and inp.view[tid].get("sha256")]
     mismatched = 0
     if to_hash:
         from tqdm import tqdm
@@ -581,8 +638,8 @@ def check_audio(inp: AuditInput, opts: AuditOptions) -> Section:
                 sec.flag(e["track_id"], "audio_hash_mismatch",
                          f"{e['audio_path']} has sha256 {actual[:12]}..., the manifest says {e['sha256'][:12]}...")
     sec.data.update(statuses=statuses, reasons=sorted(reasons.items(), key=lambda kv: (-kv[1], kv[0])),
-                    ready=len(ready), missing=missing, outside=outside, checked=checked, broken=broken,
-                    hashed=len(to_hash), mismatched=mismatched,
+                    ready=len(ready), missing=found.missing, outside=found.outside, checked=found.checked,
+                    broken=found.broken, hashed=len(to_hash), mismatched=mismatched,
                     files_checked=opts.check_files)
     return sec
 
@@ -714,11 +771,19 @@ ALL_CHECKS: tuple[Callable[[AuditInput, AuditOptions], Section], ...] = (
     check_durations, check_matches, check_formulas)
 
 
-def run_checks(inp: AuditInput, opts: AuditOptions) -> list[Section]:
+def run_checks(inp: AuditInput, opts: AuditOptions, background: Background | None = None,
+               on_section: Callable[[Section], None] | None = None) -> list[Section]:
+    """Every check in order; the audio files' headers are read meanwhile (in the helper process when large).
+
+    ``on_section`` is called with each section as soon as it is finished (the plots start there).
+    """
+    files = start_file_checks(inp, opts, background or Background())
     sections = []
     for check in ALL_CHECKS:
-        section = check(inp, opts)
+        section = check_audio(inp, opts, files) if check is check_audio else check(inp, opts)
         log.debug("%s: %s", section.title, f"{len(section.findings)} findings" if section.ran
                  else f"skipped ({section.skipped_because})")
         sections.append(section)
+        if on_section is not None:
+            on_section(section)
     return sections

@@ -10,6 +10,7 @@ reader's one-line error, before anything is written.
 from __future__ import annotations
 
 import csv
+import functools
 import logging
 import re
 from collections.abc import Mapping
@@ -24,6 +25,7 @@ from manifests.overrides import Overrides
 from manifests.schema import SCHEMA_COLUMN, TABLES, Table
 
 from ..taxonomy import Taxonomy, load_taxonomy
+from .background import Background
 from .export import is_formula_like
 
 log = logging.getLogger(__name__)
@@ -64,11 +66,18 @@ class AuditInput:
     def has(self, table: str) -> bool:
         return table in self.tables
 
-    @property
-    def dropped(self) -> set[str]:
+    @functools.cached_property
+    def dropped(self) -> frozenset[str]:
+        """Tracks dropped by an override or by the labels table (worked out once: every check asks)."""
         out = {tid for tid in self.overrides.by_track if self.overrides.is_dropped(tid)}
         out |= {r["track_id"] for r in self.tables.get("labels", []) if r["status"] == "dropped"}
-        return out
+        return frozenset(out)
+
+    @functools.cached_property
+    def catalogue(self) -> dict[str, dict[str, Any]]:
+        """Every known track that is not dropped (read only: the checks share it)."""
+        dropped = self.dropped
+        return {tid: e for tid, e in self.view.items() if tid not in dropped}
 
     def audio_file(self, stored: str) -> Path:
         return Layout(self.root).resolve(stored)
@@ -120,34 +129,113 @@ def locate(manifest: Path | str | None, data: Path | str | None) -> tuple[Path |
     return primary, folder, root
 
 
-def _read(path: Path, table: Table, genres: frozenset[str], taxonomy: Taxonomy) -> list[Row]:
+def _read_job(path: str, name: str, genres: frozenset[str]) -> tuple[Any, ...]:
+    """Read and validate one table, and find its risky cells: ``("ok", rows, risky)`` or the error as data.
+
+    Runs in this process or in the audit's helper process; an error comes back as plain fields
+    (a ``ManifestError`` cannot be pickled) and :func:`_raise` rebuilds it.
+    """
+    table = TABLES[name]
     try:
-        return read_table(path, table, known_genres=genres)
+        return "ok", read_table(Path(path), table, known_genres=genres), _risky_cells(Path(path), table)
+    except MissingTable:
+        return ("missing",)
     except ManifestError as exc:
-        if "unknown genre" in exc.problem:
-            raise ManifestError(exc.path, f"{exc.problem}; pass --taxonomy (or set GENRE_TAXONOMY) to the "
-                                          f"taxonomy the labels were made with (this audit used "
-                                          f"{taxonomy.source})", line=exc.line, row=exc.row,
-                                column=exc.column) from None
-        raise
+        return "invalid", exc.problem, exc.line, exc.row, exc.column
+    except UserError as exc:
+        return "user", str(exc)
+
+
+def _raise(path: Path, name: str, outcome: tuple[Any, ...], taxonomy: Taxonomy) -> None:
+    """Raise the error :func:`_read_job` reported, as reading in this process would have."""
+    kind = outcome[0]
+    if kind == "missing":
+        raise MissingTable(path, TABLES[name])
+    if kind == "user":
+        raise UserError(outcome[1])
+    problem, line, row, column = outcome[1:]
+    if "unknown genre" in problem:
+        problem = (f"{problem}; pass --taxonomy (or set GENRE_TAXONOMY) to the taxonomy the labels were made "
+                   f"with (this audit used {taxonomy.source})")
+    raise ManifestError(path, problem, line=line, row=row, column=column)
+
+
+#: Below this many bytes of tables a helper process costs more than it saves.
+HELPER_MIN_BYTES = 4 << 20
+#: What a row read in the helper costs this process, relative to reading it here (unpickling it).
+HELPER_SHARE_COST = 1.35
+
+
+def helper_share(sizes: Mapping[str, int]) -> set[str]:
+    """The tables the helper reads: biggest first, each to whichever side is less loaded.
+
+    The helper's side counts its bytes ``HELPER_SHARE_COST`` times, as its rows must still be
+    pickled there and unpickled here; the two sides then finish at about the same time.
+    """
+    if sum(sizes.values()) < HELPER_MIN_BYTES:
+        return set()
+    here = away = 0.0
+    share = set()
+    for name in sorted(sizes, key=lambda n: (-sizes[n], n)):
+        if away + sizes[name] * HELPER_SHARE_COST < here + sizes[name]:
+            away += sizes[name] * HELPER_SHARE_COST
+            share.add(name)
+        else:
+            here += sizes[name]
+    return share
+
+
+def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Taxonomy,
+                background: Background) -> tuple[dict[str, list[Row]], list[RiskyCell]]:
+    """Every table of ``paths`` read and validated (some in the helper process), and their risky cells.
+
+    The first invalid table in ``paths`` order is the one reported, wherever it was read.
+    """
+    names = list(paths)
+    away = helper_share({n: paths[n].stat().st_size for n in names}) if background.enabled else set()
+    pending = {n: background.submit(_read_job, str(paths[n]), n, genres, big=True) for n in names if n in away}
+    outcomes: dict[str, tuple[Any, ...]] = {}
+    for name in names:
+        if name in away:
+            continue
+        outcomes[name] = _read_job(str(paths[name]), name, genres)
+        if outcomes[name][0] != "ok":
+            break  # a later table cannot be the first error
+    for name, future in pending.items():
+        outcomes[name] = future.result()
+    tables: dict[str, list[Row]] = {}
+    risky: list[RiskyCell] = []
+    for name in names:
+        outcome = outcomes.get(name)
+        if outcome is None:
+            continue  # after a table that failed here
+        if outcome[0] != "ok":
+            _raise(paths[name], name, outcome, taxonomy)
+        tables[name], cells = outcome[1], outcome[2]
+        risky += cells
+        log.info("validated %s (%d rows)", paths[name], len(tables[name]))
+    return tables, risky
 
 
 #: Where a cell can start in CSV text (after a newline, a comma or an opening quote; or the very
 #: start) followed by a formula trigger (``export.FORMULA_TRIGGERS``). A file without any is read no
-#: further. One character class first lets the regex engine skip ahead fast (``^`` would not).
-_MAYBE_FORMULA = re.compile(r'[\n,"][=+\-@\t\r]')
-_TRIGGERS = "=+-@\t\r"
+#: further. One character class first lets the regex engine skip ahead fast (``^`` would not). Bytes,
+#: not text: every trigger and separator is ASCII, and UTF-8 never uses ASCII bytes inside a character.
+_MAYBE_FORMULA = re.compile(rb'[\n,"][=+\-@\t\r]')
+_TRIGGERS = b"=+-@\t\r"
+_BOM = b"\xef\xbb\xbf"
 
 
 def _risky_cells(path: Path, table: Table) -> list[RiskyCell]:
     """Cells that start like a formula, read raw: this is what a spreadsheet would see."""
     text_columns = {c.name for c in table.columns if c.kind in TEXT_KINDS}
     out: list[RiskyCell] = []
+    data = path.read_bytes()
+    if data.startswith(_BOM):
+        data = data[len(_BOM):]
+    if not (data[:1] and data[0] in _TRIGGERS) and not _MAYBE_FORMULA.search(data):
+        return out  # no cell anywhere starts like a formula
     with open(path, encoding="utf-8-sig", newline="") as handle:
-        text = handle.read()
-        if not (text[:1] and text[0] in _TRIGGERS) and not _MAYBE_FORMULA.search(text):
-            return out  # no cell anywhere starts like a formula
-        handle.seek(0)
         reader = csv.reader(handle)
         header = next(reader, [])
         for cells in reader:
@@ -161,8 +249,11 @@ def _risky_cells(path: Path, table: Table) -> list[RiskyCell]:
 
 
 def load_input(manifest: Path | str | None = None, *, data: Path | str | None = None,
-               taxonomy_path: Path | str | None = None) -> AuditInput:
-    """Validate the named manifest and its siblings, then join them per track."""
+               taxonomy_path: Path | str | None = None, background: Background | None = None) -> AuditInput:
+    """Validate the named manifest and its siblings, then join them per track.
+
+    With a ``background`` that may use a helper process, a large audit reads some tables there.
+    """
     primary_path, folder, root = locate(manifest, data)
     taxonomy = load_taxonomy(taxonomy_path)
     genres = taxonomy.genres
@@ -187,41 +278,54 @@ def load_input(manifest: Path | str | None = None, *, data: Path | str | None = 
     else:
         primary = (primary_table.name, primary_path)
 
-    tables: dict[str, list[Row]] = {}
-    risky: list[RiskyCell] = []
-    for name, path in paths.items():
-        if name == "overrides":
-            continue
-        tables[name] = _read(path, TABLES[name], genres, taxonomy)
-        risky += _risky_cells(path, TABLES[name])
-        log.info("validated %s (%d rows)", path, len(tables[name]))
+    tables, risky = read_tables({n: p for n, p in paths.items() if n != "overrides"}, genres, taxonomy,
+                                background or Background())
     overrides = Overrides.load(paths["overrides"], genres) if "overrides" in paths else Overrides()
     if "overrides" in paths:
         tables["overrides"] = read_table(paths["overrides"], TABLES["overrides"])
         risky += _risky_cells(paths["overrides"], TABLES["overrides"])
     data_in = AuditInput(primary=primary, folder=folder, root=root, tables=tables, paths=paths,
                          taxonomy=taxonomy, overrides=overrides, risky_cells=risky)
-    data_in.view = join_view(tables)
+    data_in.view = join_view(tables)  # before anything asks for the catalogue
     return data_in
 
 
 def join_view(tables: Mapping[str, list[Row]]) -> dict[str, dict[str, Any]]:
-    """track_id -> columns from every per-track table; downloads' status/reason become download_*."""
+    """track_id -> columns from every per-track table; downloads' status/reason become download_*.
+
+    A later table's value wins, except that an empty one (None, [] or {}) only fills a gap. Only
+    a column some earlier table also has can meet a value already there; every other column is
+    copied as it is, with one ``dict.update`` (a hundred thousand rows of five tables).
+    """
     view: dict[str, dict[str, Any]] = {}
     renamed = {"labels": {"status": "label_status", "reason": "label_reason"},
                "downloads": {"status": "download_status", "reason": "download_reason"}}
+    earlier: set[str] = {"track_id", "in_tables"}
     for name in VIEW_ORDER:
-        rename = renamed.get(name, {})
-        for row in tables.get(name, []):
+        rename = renamed.get(name)
+        columns: set[str] = set()
+        keys: Any = None  # the last row's column names, and their new names
+        for row in tables.get(name, ()):
             tid = row["track_id"]
+            if row.keys() != keys:  # once per table when every row has the same columns (as read)
+                keys = row.keys()
+                names = [rename.get(column, column) for column in keys] if rename else list(keys)
+                columns.update(names)
+            if rename:
+                row = dict(zip(names, row.values(), strict=True))
             entry = view.get(tid)
-            if entry is None:
-                entry = view[tid] = {"track_id": tid, "in_tables": []}
+            if entry is None:  # nothing to keep: every column as it is
+                view[tid] = {"track_id": tid, "in_tables": [name], **row}
+                continue
             entry["in_tables"].append(name)
+            shared = earlier.intersection(row)
+            if shared == {"track_id"}:  # the usual case: nothing this row could overwrite
+                entry.update(row)
+                continue
             for column, value in row.items():
-                column = rename.get(column, column)
-                if value is None or (not value and isinstance(value, (list, dict))):  # empty: fills only a gap
-                    entry.setdefault(column, value)
+                if column not in shared or value or (value is not None and not isinstance(value, (list, dict))):
+                    entry[column] = value  # a value (0, False and "" are values too)
                 else:
-                    entry[column] = value
+                    entry.setdefault(column, value)
+        earlier |= columns
     return view

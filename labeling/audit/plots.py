@@ -197,3 +197,17 @@ PLOTS: dict[str, tuple[str, Callable[..., bytes | None]]] = {
     "durations.png": ("durations", durations),
     "match_scores.png": ("matches", match_scores),
 }
+
+
+def draw_plot(name: str, section: Section, min_score: float) -> bytes | None:
+    """The PNG of plot ``name`` (a key of :data:`PLOTS`) from its finished section; None if nothing to draw.
+
+    A plain function of plain data, so a large audit draws its plots in its helper process.
+    """
+    draw = PLOTS[name][1]
+    return draw(section, min_score) if name == "match_scores.png" else draw(section)
+
+
+def warm_up() -> None:
+    """Import matplotlib's figure and Agg canvas ahead of the first plot (half a second, spent while idle)."""
+    _figure(1, 1)

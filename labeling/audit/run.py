@@ -6,23 +6,30 @@ plot has been computed, so a bad manifest leaves the previous report untouched.
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import Future
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from manifests.io import atomic_write_bytes
 
 from .audio_disagreement import audio_section
+from .background import Background
 from .checks import SEVERITIES, AuditOptions, Finding, Section, run_checks
-from .export import write_spreadsheet_csv
+from .export import render_spreadsheet_csv
 from .load import AuditInput, load_input
-from .plots import PLOTS
+from .plots import PLOTS, draw_plot, warm_up
 from .report import render
 
 log = logging.getLogger(__name__)
 
+#: From this many tracks on, the plots are drawn in the audit's helper process (while the checks go on).
+HELPER_MIN_TRACKS = 5000
 REPORT_NAME = "report.md"
 FLAGGED_NAME = "flagged.csv"
 SUMMARY_NAME = "summary.json"
@@ -68,22 +75,42 @@ def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ..
     return rows
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """No cyclic garbage collection while tables are read and checked: they make hundreds of thousands of
+    long-lived rows and no cycles, and each collection would walk them all again (a third of the time)."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = None,
               out_dir: Path | str | None = None, taxonomy: Path | str | None = None,
               options: AuditOptions | None = None) -> AuditResult:
     """Audit a manifest and its siblings; write report.md, PNG plots, flagged.csv and summary.json."""
     opts = options or AuditOptions()
-    inp = load_input(manifest, data=data, taxonomy_path=taxonomy)
-    sections = [*run_checks(inp, opts), audio_section(inp, opts)]  # the last: training audit-audio's list
-    by_key = {s.key: s for s in sections}
-    images: dict[str, bytes] = {}
-    for name, (key, draw) in PLOTS.items() if opts.plots else ():
-        section = by_key[key]
-        png = draw(section, opts.min_score) if name == "match_scores.png" else draw(section)
-        if png:
-            images[name] = png
-    findings = [f for s in sections for f in s.findings]
-    text = render(inp, sections, opts, images, FLAGGED_NAME)
+    with Background(opts.workers) as background, _collector_paused():
+        inp = load_input(manifest, data=data, taxonomy_path=taxonomy, background=background)
+        big = len(inp.view) >= HELPER_MIN_TRACKS
+        pending: dict[str, Future[bytes | None]] = {}
+
+        def draw(section: Section) -> None:  # each plot starts as soon as its section is done
+            for name, (key, _) in PLOTS.items():
+                if opts.plots and key == section.key:
+                    pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big)
+
+        if opts.plots and big:
+            background.submit(warm_up, big=True)
+        sections = [*run_checks(inp, opts, background, on_section=draw),
+                    audio_section(inp, opts)]  # the last: training audit-audio's list
+        findings = [f for s in sections for f in s.findings]
+        flagged = render_spreadsheet_csv(FLAGGED_HEADER, flagged_rows(inp, findings)).encode("utf-8-sig")
+        images = {name: png for name in PLOTS if name in pending and (png := pending[name].result())}
+        text = render(inp, sections, opts, images, FLAGGED_NAME)
     target = Path(out_dir) if out_dir is not None else inp.root / "reports" / "audit"
 
     target.mkdir(parents=True, exist_ok=True)
@@ -92,7 +119,7 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
             (target / name).unlink()
     for name, png in images.items():
         atomic_write_bytes(target / name, png)
-    write_spreadsheet_csv(target / FLAGGED_NAME, FLAGGED_HEADER, flagged_rows(inp, findings))
+    atomic_write_bytes(target / FLAGGED_NAME, flagged)
     summary = {
         "manifest": str(inp.primary[1]), "table": inp.primary[0],
         "severities": dict(Counter(f.severity for f in findings)),

@@ -214,7 +214,27 @@ class _Unreadable(Exception):
         self.detail = detail
 
 
+#: The 44-byte header nearly every writer (ffmpeg, libsndfile, ours) puts first: RIFF, a 16-byte fmt
+#: chunk, then data. Read in one go, it needs no walk; anything else is walked chunk by chunk.
+_CANONICAL = struct.Struct("<4sI8sIHHIIHH4sI")
+
+
 def _read_header(handle: BinaryIO, size: int) -> WavHeader:
+    """The header in one read when it is the canonical 44 bytes, else :func:`_walk_header`'s answer."""
+    head = handle.read(_CANONICAL.size)
+    if len(head) == _CANONICAL.size:
+        riff, _, wave_fmt, fmt_length, tag, channels, rate, _, _, bits, data, length = _CANONICAL.unpack(head)
+        if riff == b"RIFF" and wave_fmt == b"WAVEfmt " and fmt_length == 16 and data == b"data":
+            claimed = None if length in _STREAMING_SIZES else length
+            present = max(0, size - _CANONICAL.size)
+            return WavHeader(format_tag=tag, channels=channels, sample_rate=rate, bits=bits,
+                             data_offset=_CANONICAL.size, data_claimed=claimed,
+                             data_present=present if claimed is None else min(claimed, present))
+    handle.seek(0)
+    return _walk_header(handle, size)
+
+
+def _walk_header(handle: BinaryIO, size: int) -> WavHeader:
     """Walk the RIFF chunks up to the data chunk, reading only chunk headers and the fmt body."""
     head = handle.read(12)
     if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
@@ -254,7 +274,7 @@ def _read_header(handle: BinaryIO, size: int) -> WavHeader:
 
 def read_wav_header(path: Path | str) -> WavHeader | WavProblem:
     """The header of a WAV, or the problem that keeps it from having one (empty, not a WAV, cut short)."""
-    with open(Path(path), "rb") as handle:
+    with open(path, "rb") as handle:  # a str or a Path (no Path object made: the audit opens every file)
         size = os.fstat(handle.fileno()).st_size
         if size == 0:
             return WavProblem("empty", "the file is empty (0 bytes)")

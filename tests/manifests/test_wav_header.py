@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from manifests.audio import WAV_PROBLEMS, WavHeader, check_wav_file, ffmpeg_exe, inspect_wav, read_wav_header
 
@@ -120,3 +122,41 @@ def test_length_is_compared_with_the_manifest(good: Path) -> None:
 
 def test_every_kind_is_declared() -> None:
     assert WAV_PROBLEMS == ("empty", "not_wav", "truncated", "wrong_format", "duration_mismatch")
+
+
+@settings(max_examples=300, deadline=None)
+@given(tag=st.sampled_from([1, 3, 6, 0xFFFE, 0x55]), channels=st.integers(0, 8),
+       rate=st.sampled_from([0, 8000, 16000, 44100, 0xFFFFFFFF]), bits=st.sampled_from([0, 8, 16, 24, 32]),
+       claimed=st.sampled_from([0, 1, 2, 320, 0xFFFFFFFF, 10_000]), present=st.integers(0, 400),
+       fmt_length=st.sampled_from([16, 18, 40]), first=st.sampled_from([b"RIFF", b"RF64", b"RIFX"]),
+       data=st.sampled_from([b"data", b"LIST"]))
+def test_the_one_read_header_is_the_walked_header(tag: int, channels: int, rate: int, bits: int, claimed: int,
+                                                   present: int, fmt_length: int, first: bytes,
+                                                   data: bytes) -> None:
+    """The canonical 44-byte fast path gives exactly what walking the chunks gives, on any header."""
+    import io
+    import struct
+
+    from manifests.audio.wav import _read_header, _Unreadable, _walk_header
+
+    fmt = struct.pack("<HHIIHH", tag, channels, rate, rate * channels * 2 & 0xFFFFFFFF, 2, bits)
+    fmt += b"\0" * (fmt_length - 16)
+    body = b"WAVE" + b"fmt " + struct.pack("<I", fmt_length) + fmt + data + struct.pack("<I", claimed)
+    raw = first + struct.pack("<I", 4 + len(body) + present) + body + b"\x01" * present
+    class Counted(io.BytesIO):
+        reads = 0
+
+        def read(self, size: int | None = -1) -> bytes:
+            Counted.reads += 1
+            return super().read(size)
+
+    results: list[object] = []
+    for read in (_read_header, _walk_header):
+        Counted.reads = 0
+        try:
+            results.append(read(Counted(raw), len(raw)))
+        except _Unreadable as exc:
+            results.append((exc.kind, exc.detail))
+        if read is _read_header and (first, fmt_length, data) == (b"RIFF", 16, b"data"):
+            assert Counted.reads == 1  # the canonical header: one read, no walk
+    assert results[0] == results[1]

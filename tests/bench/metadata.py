@@ -10,8 +10,11 @@ training manifest written by the real commands), then times:
   ``labeling resolve``, ``labeling split`` and ``labeling split --fresh``, ``labeling build`` and
   ``labeling audit`` (target 10 s each).
 
-Within target means CPU seconds (user + system) at most the target, so a busy machine does not
-make a fast step look slow; wall seconds are shown too. Every command starts from the same
+Within target means the step's own time at most the target: the smaller of its wall and CPU
+seconds (user + system, its helper processes included). A one-process step is judged by its CPU
+time, so a busy machine does not make a fast step look slow; a step that uses both cores
+(``manifests validate``, ``labeling audit``) by its wall time, which on an idle machine is what the
+user waits. The load average is recorded before each step. Every command starts from the same
 pristine manifests (copied back before each run), so reruns of the benchmark time the same work. ``--compare`` also
 times every read and command with the pyarrow CSV path off (``MANIFESTS_ARROW_CSV=0``), one right after the other,
 so both figures come from the same machine load. A step over its target is run again under cProfile and the
@@ -80,7 +83,7 @@ def generate(root: Path, n: int, seed: int = 7) -> None:
     layout = Layout.at(root)
     layout.audio.mkdir(parents=True, exist_ok=True)
     n_artists = max(3, n // 8)
-    n_playlists = max(1, n // 200)
+    n_playlists = max(2, n // 200)
     playlist_genre = {f"pl{p:05d}": RAW_GENRES[p % len(RAW_GENRES)] for p in range(n_playlists)}
     playlists = [{"genre": g, "playlist_id": pid, "name": f"{g} mix {pid}", "n_items": 0, "n_tracks": 0,
                   "status": "ok", "fetched_at": "2026-01-01T00:00:00Z"} for pid, g in playlist_genre.items()]
@@ -263,10 +266,12 @@ def run(data: Path, n: int, profile: bool, regenerate: bool, compare: bool = Fal
     }
     for step, argv in tqdm(commands.items(), desc="commands", unit="command", leave=False):
         folder.restore()
+        load_before = os.getloadavg()[0]
         seconds, cpu, rss, last = run_command(argv)
         entry: dict[str, Any] = {"step": step, "kind": "command", "seconds": round(seconds, 3), "cpu_s": round(cpu, 3),
                                  "peak_rss_mb": round(rss, 1),
-                                 "target_s": TARGETS_S.get(step), "ok": cpu <= TARGETS_S.get(step, 1e9),
+                                 "target_s": TARGETS_S.get(step), "ok": min(seconds, cpu) <= TARGETS_S.get(step, 1e9),
+                                 "load_before": round(load_before, 2),
                                  "output": last[:300]}
         if profile and not entry["ok"]:
             prof_dir.mkdir(parents=True, exist_ok=True)
@@ -299,8 +304,9 @@ def table_text(result: dict[str, Any]) -> str:
                      f"{'yes' if s['ok'] else 'NO ':<3}{old}")
     if result.get("compare"):
         lines.append("csv-only: the same step with the pyarrow CSV path off (MANIFESTS_ARROW_CSV=0), run right after it")
-    lines.append("within: CPU seconds (user + system) at most the target; the CPU time is what a step takes "
-                 f"on an idle machine (load average when measured: {result['load_average'][0]:.1f})")
+    lines.append("within: the smaller of wall and CPU seconds at most the target (CPU for a one-process step, "
+                 "wall for one that uses both cores); load average before the commands: "
+                 + ", ".join(f"{s['step']} {s['load_before']:.1f}" for s in result["steps"] if "load_before" in s))
     return "\n".join(lines)
 
 

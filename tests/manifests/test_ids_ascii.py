@@ -27,3 +27,16 @@ def test_accents_and_ligatures_still_fold() -> None:
     assert normalize_text("Beyoncé & Sigur Rós") == "beyonce and sigur ros"
     assert normalize_text("Straße") == normalize_text("STRASSE")
     assert normalize_text("Ænima") == "aenima"
+
+
+@given(st.text(alphabet="aZ09 _\t&-.'é"))
+def test_letters_digits_and_spaces_normalise_as_the_unicode_path_does(text: str) -> None:
+    """Names made of letters, digits and spaces skip the punctuation pattern; the others do not."""
+    assert normalize_text(text) == _full_path(text)
+
+
+def test_plain_names_collapse_spaces_and_lower_case() -> None:
+    assert normalize_text("  Artist   5305 ") == "artist 5305"
+    assert normalize_text("AC DC") == "ac dc"
+    assert normalize_text("snake_case") == "snake_case"  # "_" is a word character, kept
+    assert normalize_text("   ") == ""

@@ -15,6 +15,7 @@ import gc
 import io
 import itertools
 import math
+import operator
 import os
 import re
 import tempfile
@@ -22,7 +23,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from . import codec
 from .config import FLUSH_EVERY_ROWS, FLUSH_EVERY_SECONDS
@@ -639,6 +640,22 @@ def _sort_key(table: Table, row: Row) -> tuple[Any, ...]:
     return tuple((row.get(name) is None, str(row.get(name) or "")) for name in order)
 
 
+def _sorted_rows(table: Table, rows: Iterable[Mapping[str, Any]]) -> list[Row]:
+    """The rows as dicts (a ``dict`` as it is, only read), in file order: sorted by ``_sort_key``.
+
+    When the table sorts on one column holding non-empty strings only (the track IDs of nearly
+    every table), ordering on those strings is ordering on the key, without a key tuple per row.
+    """
+    dicts = [r if r.__class__ is dict else dict(r) for r in rows]
+    order = table.sort_by or table.key
+    if len(order) == 1:
+        values = [row.get(order[0]) for row in dicts]
+        if set(map(type, values)) <= {str} and "" not in values:  # every key (False, value)
+            by_value = cast("Callable[[int], str]", values.__getitem__)
+            return [dicts[i] for i in sorted(range(len(dicts)), key=by_value)]
+    return sorted(dicts, key=lambda r: _sort_key(table, r))
+
+
 def render(table: Table, rows: Iterable[Mapping[str, Any]], *, path: Path | str = "<memory>",
            known_genres: Iterable[str] | None = None) -> str:
     """Validate rows and render the CSV text (sorted by key, columns in schema order)."""
@@ -648,7 +665,7 @@ def render(table: Table, rows: Iterable[Mapping[str, Any]], *, path: Path | str 
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(table.header)
     seen: set[tuple[Any, ...]] = set()
-    ordered = sorted((dict(r) for r in rows), key=lambda r: _sort_key(table, r))
+    ordered = _sorted_rows(table, rows)
     try:
         writer.writerows(_encoded_rows(table, ordered, genres))
         return out.getvalue()
@@ -686,30 +703,114 @@ def render(table: Table, rows: Iterable[Mapping[str, Any]], *, path: Path | str 
     return out.getvalue()
 
 
-def _plain(text: Any, specials: str) -> bool:
+#: What ``codec`` escapes in a list item, and in a map key (always with the backslash itself).
+_ITEM_SPECIALS = frozenset(";\\")
+_KEY_SPECIALS = frozenset(";=\\")
+_VALUE_SPECIALS = frozenset(";=,\\")
+
+
+def _plain(text: Any, specials: frozenset[str]) -> bool:
     """A non-empty string with nothing to escape (``codec`` would write it as it is)."""
-    return text.__class__ is str and text != "" and "\\" not in text and not any(c in text for c in specials)
+    return text.__class__ is str and text != "" and specials.isdisjoint(text)
 
 
 def _encode_fast(col: Column, value: Any) -> str:
     """``encode_cell`` for the common list and map cells, without escaping character by character."""
     kind = col.kind
-    if kind == "list" and value.__class__ is list and value and all(_plain(i, ";") for i in value):
+    if kind == "list" and value.__class__ is list and value and all(_plain(i, _ITEM_SPECIALS) for i in value):
         return "; ".join(value)
-    if kind == "floatmap" and value.__class__ is dict and value and all(_plain(k, ";=") for k in value):
+    if kind == "floatmap" and value.__class__ is dict and value and all(_plain(k, _KEY_SPECIALS) for k in value):
         return "; ".join(f"{k}={codec.format_float(float(v), col.decimals)}" for k, v in value.items())
     if kind == "listmap" and value.__class__ is dict and value and all(
-            _plain(k, ";=") and v.__class__ is list and all(_plain(i, ";=,") for i in v) for k, v in value.items()):
+            _plain(k, _KEY_SPECIALS) and v.__class__ is list and all(_plain(i, _VALUE_SPECIALS) for i in v)
+            for k, v in value.items()):
         return "; ".join(f"{k}={','.join(v)}" for k, v in value.items())
     return encode_cell(col, value)
 
 
-def _encode_column(col: Column, values: list[Any]) -> list[str]:
-    if col.kind == "str":
+def _plain_lists(values: Sequence[Any]) -> list[str] | None:
+    """A list column's cells when every value is a non-empty list of plain strings (else None).
+
+    The same test and text as ``_encode_fast`` value by value, made on the whole column at once:
+    one type check and one search for what would need escaping in all items joined.
+    """
+    if set(map(type, values)) != {list} or not all(values):
+        return None
+    items = list(itertools.chain.from_iterable(values))
+    if set(map(type, items)) != {str} or not all(items):
+        return None
+    joined = "".join(items)
+    if ";" in joined or "\\" in joined:
+        return None
+    return list(map("; ".join, values))
+
+
+def _plain_floatmaps(values: Sequence[Any], decimals: int) -> list[str] | None:
+    """A floatmap column's cells when every value is a non-empty map of plain keys to numbers (else None).
+
+    Each distinct (key, weight) pair is formatted once: a column of genre weights repeats few pairs.
+    Pairs that compare equal hold numbers of equal value, whose text is the same.
+    """
+    if set(map(type, values)) != {dict} or not all(values):
+        return None
+    if not all(_plain(k, _KEY_SPECIALS) for k in set(itertools.chain.from_iterable(values))):
+        return None
+    pairs = set(itertools.chain.from_iterable(map(dict.items, values)))
+    if not {type(weight) for _, weight in pairs} <= {float, int}:
+        return None
+    texts = {(k, w): f"{k}={codec.format_float(float(w), decimals)}" for k, w in pairs}
+    return ["; ".join(map(texts.__getitem__, value.items())) for value in values]
+
+
+def _encode_column(col: Column, values: Sequence[Any]) -> Sequence[str]:
+    """``encode_cell`` of every value; whole columns of the usual types are done at C speed."""
+    kind = col.kind
+    types = set(map(type, values))
+    if kind == "str":
+        if types <= {str} and "" not in values:
+            return values
         return [v if v.__class__ is str and v else encode_cell(col, v) for v in values]
-    if col.kind in ("list", "floatmap", "listmap"):
+    if kind == "int" and types == {int}:  # not bool, not a subclass: the text is str(value)
+        return list(map(str, values))
+    if kind == "float" and types == {float}:  # a non-finite value raises here and is reported below
+        texts = {value: codec.format_float(value, col.decimals) for value in set(values)}
+        return list(map(texts.__getitem__, values))
+    if kind == "list":
+        plain = _plain_lists(values)
+        if plain is not None:
+            return plain
+    if kind == "floatmap":
+        plain = _plain_floatmaps(values, col.decimals)
+        if plain is not None:
+            return plain
+    if kind in ("list", "floatmap", "listmap"):
         return [_encode_fast(col, v) for v in values]
     return [encode_cell(col, v) for v in values]
+
+
+def _column_values(table: Table, rows: list[Row]) -> list[Sequence[Any]]:
+    """Each column's values (``row.get(name)``, schema order); one pass in C when every row has every column."""
+    names = [col.name for col in table.columns]
+    if rows and len(names) > 1:
+        try:
+            return list(zip(*map(operator.itemgetter(*names), rows), strict=True))
+        except KeyError:  # a row without some column: that column holds None there
+            pass
+    return [[row.get(name) for row in rows] for name in names]
+
+
+def _duplicate_keys(table: Table, ordered: list[Row]) -> bool:
+    """Whether two rows share a key (a list in a key compares as the tuple of its items)."""
+    if len(table.key) == 1:
+        values = [row.get(table.key[0]) for row in ordered]
+        if not any(issubclass(kind, list) for kind in set(map(type, values))):  # no list to make a tuple
+            try:
+                return len(set(values)) != len(values)
+            except TypeError:  # something unhashable: the general form below raises as it always did
+                pass
+    keys = [tuple(tuple(k) if isinstance(k, list) else k for k in (row.get(name) for name in table.key))
+            for row in ordered]
+    return len(set(keys)) != len(keys)
 
 
 def _encoded_rows(table: Table, ordered: list[Row], genres: frozenset[str] | None) -> list[tuple[str, ...]]:
@@ -718,21 +819,19 @@ def _encoded_rows(table: Table, ordered: list[Row], genres: frozenset[str] | Non
     Accepts exactly the rows the row-by-row path of :func:`render` accepts and encodes them the same way.
     """
     allowed = {c.name for c in table.columns} | {SCHEMA_COLUMN}
-    if not all(row.keys() <= allowed for row in ordered):
+    if not allowed.issuperset(itertools.chain.from_iterable(ordered)):  # every key of every row
         raise _Doubt
-    columns: list[list[str]] = []
+    columns: list[Sequence[str]] = []
     try:
-        for col in table.columns:
-            texts = _encode_column(col, [row.get(col.name) for row in ordered])
+        for col, values in zip(table.columns, _column_values(table, ordered), strict=True):
+            texts = _encode_column(col, values)
             _fast_column(col, texts, genres)  # the written text must read back under the same rules
-            if any("\r" in text for text in texts):
+            if "\r" in "".join(texts):
                 raise _Doubt
             columns.append(texts)
     except (codec.CodecError, TypeError, ValueError, KeyError):
         raise _Doubt from None
-    keys = [tuple(tuple(k) if isinstance(k, list) else k for k in (row.get(name) for name in table.key))
-            for row in ordered]
-    if len(set(keys)) != len(keys):
+    if _duplicate_keys(table, ordered):
         raise _Doubt
     if table.versioned:
         columns.append([table.tag] * len(ordered))

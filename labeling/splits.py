@@ -40,6 +40,7 @@ import random
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -169,15 +170,16 @@ def link_keys(track: Mapping[str, Any], no_artists: str = DEFAULT_NO_ARTISTS) ->
 def _link_keys(track: Mapping[str, Any], artists: list[str], no_artists: str) -> list[str]:
     """``link_keys`` of a track whose ``known_artists`` are already known."""
     keys = [f"artist:{artist_key(a)}" for a in artists]
-    if track.get("isrc"):
-        keys.append(f"isrc:{track['isrc'].upper()}")
-    if track.get("title") and artists:  # artist_title_key(artists, title), the artist's half cached
-        keys.append(f"recording:{_normalized_name(str(artists[0]))}|{normalize_title(track['title'])}")
+    isrc, title, sha256 = track.get("isrc"), track.get("title"), track.get("sha256")
+    if isrc:
+        keys.append(f"isrc:{isrc.upper()}")
+    if title and artists:  # artist_title_key(artists, title), the artist's half cached
+        keys.append(f"recording:{_normalized_name(str(artists[0]))}|{normalize_title(title)}")
     if not artists and no_artists == "album" and track.get("album"):
         album = normalize_text(track["album"]) or track["album"]
         keys.append(f"album:{album}|{track.get('release_date') or ''}")
-    if track.get("sha256"):  # byte-identical audio under two IDs is one recording, whatever the tags say
-        keys.append(f"audio:{track['sha256']}")
+    if sha256:  # byte-identical audio under two IDs is one recording, whatever the tags say
+        keys.append(f"audio:{sha256}")
     return keys
 
 
@@ -188,25 +190,30 @@ def build_groups(tracks: Sequence[Mapping[str, Any]], no_artists: str = DEFAULT_
     ``genres`` (a genre -> weight map).  A group is named after its most credited
     artist, which is unique because no artist belongs to two groups.
     """
-    ordered = sorted(tracks, key=lambda t: t["track_id"])
+    return _grouped(tracks, [known_artists(track) for track in tracks], no_artists)
+
+
+def _grouped(tracks: Sequence[Mapping[str, Any]], credited: Sequence[list[str]], no_artists: str) -> list[Group]:
+    """``build_groups`` of tracks whose ``known_artists`` are already known (``credited``, same order)."""
+    order = sorted(range(len(tracks)), key=lambda i: tracks[i]["track_id"])  # stable, as sorting the tracks
+    ordered = [tracks[i] for i in order]
+    credited = [credited[i] for i in order]
     uf = _UnionFind(len(ordered))
     first_with: dict[str, int] = {}
-    credited = [known_artists(track) for track in ordered]
     for index, track in enumerate(ordered):
         for key in _link_keys(track, credited[index], no_artists):
-            if key in first_with:
-                uf.union(first_with[key], index)
-            else:
-                first_with[key] = index
+            first = first_with.setdefault(key, index)
+            if first != index:
+                uf.union(first, index)
     members: dict[int, list[int]] = defaultdict(list)
     for index in range(len(ordered)):
         members[uf.find(index)].append(index)
     groups: list[Group] = []
     for indices in members.values():
-        artists: Counter[str] = Counter()
+        # each track counts once per artist, however often it credits them
+        artists = Counter(chain.from_iterable({artist_key(a) for a in credited[i]} for i in indices))
         genres: dict[str, float] = defaultdict(float)
         for i in indices:
-            artists.update({artist_key(a) for a in credited[i]})
             for genre, weight in (ordered[i].get("genres") or {}).items():
                 genres[genre] += float(weight)
         ids = [ordered[i]["track_id"] for i in indices]
@@ -469,6 +476,7 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
     skipped: Counter[str] = Counter()
     warnings: list[str] = []
     usable: list[Row] = []
+    credited: list[list[str]] = []  # known_artists of each usable track, worked out once
     labelled: set[str] = set()
     anonymous = 0
     for label in labels:
@@ -487,12 +495,14 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
         entry = {"track_id": tid, "artists": track.get("artists") or [], "title": track.get("title"),
                  "isrc": track.get("isrc"), "album": track.get("album"), "release_date": track.get("release_date"),
                  "genres": label.get("genres") or {}, "sha256": hashes.get(tid)}
-        if not known_artists(entry):
+        artists = known_artists(entry)
+        if not artists:
             anonymous += 1
             if no_artists == "exclude":
                 skipped["without a known artist (--no-artists exclude)"] += 1
                 continue
         usable.append(entry)
+        credited.append(artists)
     if skipped.get("missing from the tracks table"):
         warnings.append(f"{skipped['missing from the tracks table']} labelled tracks have no row in the tracks "
                         "table (their artists are unknown, so they cannot be split safely); rerun collect")
@@ -510,7 +520,7 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
             + ("" if no_artists == "exclude" else
                ", so one artist's songs can sit in train and test and test accuracy may be optimistic")
             + "; give them artists (tags, import-audio --csv) for an artist-disjoint split")
-    groups = build_groups(usable, no_artists)
+    groups = _grouped(usable, credited, no_artists)
     previous = previous or {}
     assignment = assign_groups(groups, ratios, seed, keep_previous(groups, previous, ratios))
     split_of = {tid: assignment[g.name] for g in groups for tid in g.track_ids}

@@ -1,12 +1,20 @@
-"""build reads only the cells it uses (``read_used``) and gets what whole rows would give it."""
+"""build reads only the cells it uses (``read_used``) and gets what whole rows would give it.
+
+Also: split and build pause the cyclic garbage collector while they run and leave it as they found it.
+"""
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 from typing import Any
 
-from labeling.build import USED_COLUMNS, build_rows, read_used
+import pytest
+
+from labeling.build import USED_COLUMNS, build_rows, read_used, run_build
+from labeling.splits import run_split
 from labeling.taxonomy import load_taxonomy
+from manifests.errors import UserError
 from manifests.io import read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides
@@ -84,3 +92,20 @@ def test_build_reads_no_cell_outside_the_used_columns(tmp_path: Path) -> None:
         build_rows(tables["tracks"], tables["labels"], tables["downloads"], tables["splits"], overrides, 0.5,
                    lambda p: layout.resolve(p).is_file())
         assert _Recording.read and _Recording.read <= set(USED_COLUMNS[table.name]), table.name
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_is_restored_after_success_and_failure(tmp_path: Path, enabled: bool) -> None:
+    layout, _ = _folder(tmp_path)
+    was = gc.isenabled()
+    try:
+        gc.enable() if enabled else gc.disable()
+        run_split(layout, fresh=True)
+        run_build(layout, load_taxonomy())
+        assert gc.isenabled() is enabled
+        write_table(layout.table_path(LABELS), LABELS, [])
+        with pytest.raises(UserError, match="no track can be split"):
+            run_split(layout, fresh=True)
+        assert gc.isenabled() is enabled
+    finally:
+        gc.enable() if was else gc.disable()

@@ -15,7 +15,6 @@ import gc
 import io
 import itertools
 import math
-import operator
 import os
 import re
 import tempfile
@@ -788,17 +787,6 @@ def _encode_column(col: Column, values: Sequence[Any]) -> Sequence[str]:
     return [encode_cell(col, v) for v in values]
 
 
-def _column_values(table: Table, rows: list[Row]) -> list[Sequence[Any]]:
-    """Each column's values (``row.get(name)``, schema order); one pass in C when every row has every column."""
-    names = [col.name for col in table.columns]
-    if rows and len(names) > 1:
-        try:
-            return list(zip(*map(operator.itemgetter(*names), rows), strict=True))
-        except KeyError:  # a row without some column: that column holds None there
-            pass
-    return [[row.get(name) for row in rows] for name in names]
-
-
 def _duplicate_keys(table: Table, ordered: list[Row]) -> bool:
     """Whether two rows share a key (a list in a key compares as the tuple of its items)."""
     if len(table.key) == 1:
@@ -823,8 +811,8 @@ def _encoded_rows(table: Table, ordered: list[Row], genres: frozenset[str] | Non
         raise _Doubt
     columns: list[Sequence[str]] = []
     try:
-        for col, values in zip(table.columns, _column_values(table, ordered), strict=True):
-            texts = _encode_column(col, values)
+        for col in table.columns:
+            texts = _encode_column(col, [row.get(col.name) for row in ordered])
             _fast_column(col, texts, genres)  # the written text must read back under the same rules
             if "\r" in "".join(texts):
                 raise _Doubt

@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import functools
 import logging
+import pickle
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -146,6 +147,15 @@ def _read_job(path: str, name: str, genres: frozenset[str]) -> tuple[Any, ...]:
         return "user", str(exc)
 
 
+def _read_job_packed(path: str, name: str, genres: frozenset[str]) -> bytes:
+    """:func:`_read_job` in the helper process, its answer pickled there.
+
+    Unpickled by :func:`read_tables` once this process has read its own tables: a plain result
+    would be unpickled by the pool's thread while this process reads, the two fighting over the GIL.
+    """
+    return pickle.dumps(_read_job(path, name, genres), protocol=pickle.HIGHEST_PROTOCOL)
+
+
 def _raise(path: Path, name: str, outcome: tuple[Any, ...], taxonomy: Taxonomy) -> None:
     """Raise the error :func:`_read_job` reported, as reading in this process would have."""
     kind = outcome[0]
@@ -193,7 +203,7 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
     """
     names = list(paths)
     away = helper_share({n: paths[n].stat().st_size for n in names}) if background.enabled else set()
-    pending = {n: background.submit(_read_job, str(paths[n]), n, genres, big=True) for n in names if n in away}
+    pending = {n: background.submit(_read_job_packed, str(paths[n]), n, genres, big=True) for n in names if n in away}
     outcomes: dict[str, tuple[Any, ...]] = {}
     for name in names:
         if name in away:
@@ -202,7 +212,7 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
         if outcomes[name][0] != "ok":
             break  # a later table cannot be the first error
     for name, future in pending.items():
-        outcomes[name] = future.result()
+        outcomes[name] = pickle.loads(future.result())
     tables: dict[str, list[Row]] = {}
     risky: list[RiskyCell] = []
     for name in names:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import gc
 import json
 import logging
+import pickle
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import Future
@@ -75,6 +76,15 @@ def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ..
     return rows
 
 
+def _draw_packed(name: str, section: bytes, min_score: float) -> bytes | None:
+    """:func:`draw_plot` in the helper process, from a section pickled by this one.
+
+    Pickled here, at once, rather than by the pool's thread while the checks go on (the two
+    would fight over the GIL); it comes from this very process, so unpickling it is safe.
+    """
+    return draw_plot(name, pickle.loads(section), min_score)
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while tables are read and checked: they make hundreds of thousands of
@@ -99,9 +109,11 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
         pending: dict[str, Future[bytes | None]] = {}
 
         def draw(section: Section) -> None:  # each plot starts as soon as its section is done
-            for name, (key, _) in PLOTS.items():
-                if opts.plots and key == section.key:
-                    pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big)
+            names = [name for name, (key, _) in PLOTS.items() if opts.plots and key == section.key]
+            packed = pickle.dumps(section, protocol=pickle.HIGHEST_PROTOCOL) if names and big else b""
+            for name in names:
+                pending[name] = (background.submit(_draw_packed, name, packed, opts.min_score, big=True) if big
+                                 else background.submit(draw_plot, name, section, opts.min_score, big=False))
 
         if opts.plots and big:
             background.submit(warm_up, big=True)

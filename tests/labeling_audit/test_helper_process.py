@@ -58,8 +58,8 @@ def test_two_processes_write_the_very_same_report(tmp_path: Path, helper_always:
     assert not helper_always
     together = _audit(layout, tmp_path / "two", workers=2)
     # tables, audio headers and plots all went to the helper ...
-    assert {"_read_job", "check_files", "draw_plot"} <= set(helper_always)
-    assert helper_always.count("_read_job") >= 1 and helper_always.count("draw_plot") >= 4
+    assert {"_read_job_packed", "check_files", "_draw_packed"} <= set(helper_always)
+    assert helper_always.count("_read_job_packed") >= 1 and helper_always.count("_draw_packed") >= 4
     # ... and every file came out byte for byte the same, plots included
     assert set(together) == set(alone) and set(OUTPUTS) <= set(alone)
     assert any(name.endswith(".png") for name in alone)
@@ -82,7 +82,7 @@ def test_an_invalid_table_read_by_the_helper_fails_as_it_would_here(
     monkeypatch.setattr(load, "helper_share", lambda sizes: {"labels", "splits"})
     with pytest.raises(ManifestError) as away:
         run_audit(layout.manifests, options=AuditOptions(workers=2, plots=False))
-    assert "_read_job" in helper_always
+    assert "_read_job_packed" in helper_always
     assert str(away.value) == str(here.value)
     assert expected in str(here.value) and "labels.csv" in str(here.value)
     assert (away.value.line, away.value.row, away.value.column) == (here.value.line, here.value.row,

@@ -85,6 +85,12 @@ def _draw_packed(name: str, section: bytes, min_score: float) -> bytes | None:
     return draw_plot(name, pickle.loads(section), min_score)
 
 
+def _flagged_csv(rows: bytes | list[tuple[str, ...]]) -> bytes:
+    """``flagged.csv``'s bytes from its rows (pickled by this process when sent to the helper)."""
+    return render_spreadsheet_csv(FLAGGED_HEADER, pickle.loads(rows) if isinstance(rows, bytes) else rows
+                                  ).encode("utf-8-sig")
+
+
 @contextmanager
 def _collector_paused() -> Iterator[None]:
     """No cyclic garbage collection while tables are read and checked: they make hundreds of thousands of
@@ -120,9 +126,12 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
         sections = [*run_checks(inp, opts, background, on_section=draw),
                     audio_section(inp, opts)]  # the last: training audit-audio's list
         findings = [f for s in sections for f in s.findings]
-        flagged = render_spreadsheet_csv(FLAGGED_HEADER, flagged_rows(inp, findings)).encode("utf-8-sig")
+        rows = flagged_rows(inp, findings)
+        flagged = background.submit(_flagged_csv, pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL) if big
+                                    else rows, big=big)
         images = {name: png for name in PLOTS if name in pending and (png := pending[name].result())}
         text = render(inp, sections, opts, images, FLAGGED_NAME)
+        flagged.result()  # its errors, if any, before anything is written
     target = Path(out_dir) if out_dir is not None else inp.root / "reports" / "audit"
 
     target.mkdir(parents=True, exist_ok=True)
@@ -131,7 +140,7 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
             (target / name).unlink()
     for name, png in images.items():
         atomic_write_bytes(target / name, png)
-    atomic_write_bytes(target / FLAGGED_NAME, flagged)
+    atomic_write_bytes(target / FLAGGED_NAME, flagged.result())
     summary = {
         "manifest": str(inp.primary[1]), "table": inp.primary[0],
         "severities": dict(Counter(f.severity for f in findings)),

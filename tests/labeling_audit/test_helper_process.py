@@ -58,7 +58,7 @@ def test_two_processes_write_the_very_same_report(tmp_path: Path, helper_always:
     assert not helper_always
     together = _audit(layout, tmp_path / "two", workers=2)
     # tables, audio headers and plots all went to the helper ...
-    assert {"_read_job_packed", "check_files", "_draw_packed"} <= set(helper_always)
+    assert {"_read_job_packed", "check_files", "_draw_packed", "_flagged_csv"} <= set(helper_always)
     assert helper_always.count("_read_job_packed") >= 1 and helper_always.count("_draw_packed") >= 4
     # ... and every file came out byte for byte the same, plots included
     assert set(together) == set(alone) and set(OUTPUTS) <= set(alone)

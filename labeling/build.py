@@ -19,20 +19,18 @@ Audio paths stay relative to the data folder, so the folder can move.
 
 from __future__ import annotations
 
-import gc
 import json
 import logging
 import os
 import stat
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from manifests.errors import UserError
-from manifests.io import Row, atomic_write_text, read_columns, write_table
+from manifests.io import Row, atomic_write_text, gc_paused, read_columns, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides
 from manifests.schema import DOWNLOADS, LABELS, SPLITS_TABLE, TRACKS, TRAINING, Table
@@ -270,26 +268,12 @@ def excluded_csv(excluded: Iterable[tuple[str, str, str]]) -> str:
     return render_spreadsheet_csv(("track_id", "reason", "detail"), sorted(excluded), lineterminator="\n")
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection during the step: it makes hundreds of thousands of rows, keys and
-    groups and no cycles, and each collection would walk all the tables read so far again (about a
-    tenth of the step at 100,000 tracks)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def run_build(layout: Layout, taxonomy: Taxonomy, *, threshold: float = DEFAULT_THRESHOLD,
               check_audio: bool = True) -> BuildSummary:
     """Read the four stage tables and overrides; write the training manifest and its reports."""
     if not 0.0 < threshold <= 1.0:
         raise UserError(f"--multi-threshold {threshold:g}: must be above 0 and at most 1")
-    with _collector_paused():
+    with gc_paused():
         tracks = read_used(layout.table_path(TRACKS), TRACKS)
         labels_path = layout.table_path(LABELS)
         labels = read_used(labels_path, LABELS, known_genres=taxonomy.genres)

@@ -34,13 +34,11 @@ the same file, another seed gives another split of similar quality.
 from __future__ import annotations
 
 import functools
-import gc
 import logging
 import math
 import random
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import chain
 from pathlib import Path
@@ -48,7 +46,7 @@ from typing import Any
 
 from manifests.errors import UserError
 from manifests.ids import UNKNOWN_ARTIST, is_unknown_artist, normalize_text, normalize_title
-from manifests.io import Row, atomic_write_text, read_columns, read_table, write_table
+from manifests.io import Row, atomic_write_text, gc_paused, read_columns, read_table, write_table
 from manifests.layout import Layout
 from manifests.overrides import Overrides
 from manifests.schema import DOWNLOADS, LABELS, SPLITS, SPLITS_TABLE, TRACKS
@@ -563,20 +561,6 @@ def make_splits(tracks: Sequence[Mapping[str, Any]], labels: Sequence[Mapping[st
     return result
 
 
-@contextmanager
-def _collector_paused() -> Iterator[None]:
-    """No cyclic garbage collection during the step: it makes hundreds of thousands of rows, keys and
-    groups and no cycles, and each collection would walk all the tables read so far again (about a
-    tenth of the step at 100,000 tracks)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
 def run_split(layout: Layout, *, ratios: Mapping[str, float] | None = None, seed: int = DEFAULT_SEED,
               report_path: Path | None = None, fresh: bool = False,
               no_artists: str = DEFAULT_NO_ARTISTS) -> SplitResult:
@@ -587,7 +571,7 @@ def run_split(layout: Layout, *, ratios: Mapping[str, float] | None = None, seed
     new tracks are balanced around them) unless ``fresh``: test tracks must not drift into train
     between runs as the collection grows.
     """
-    with _collector_paused():
+    with gc_paused():
         labels_path = layout.table_path(LABELS)
         tracks = read_table(layout.table_path(TRACKS), TRACKS)
         labels = read_table(labels_path, LABELS)

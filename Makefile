@@ -176,7 +176,7 @@ bench-serve: $(STAMP) ## training serve: requests/s of 8 clients over HTTP vs pr
 	$(PY) -m training.serve.bench --data $(DATA)
 
 bench-metadata: $(STAMP) ## Metadata stages at 100,000 tracks (generated once): table reads, validate, resolve, split, build, audit
-	$(PY) -m tests.bench.metadata --data $(DATA)
+	$(PY) -m tests.bench.metadata --data $(DATA) --repeat 3
 
 chaos: $(STAMP) ## SIGKILL each offline stage at random moments, rerun, check files and convergence (not in test)
 	$(PY) -m tests.bench.chaos --data $(DATA)

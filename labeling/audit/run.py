@@ -15,11 +15,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
+from tqdm import tqdm
+
 from manifests.io import atomic_write_bytes, gc_paused
 
 from .audio_disagreement import audio_section
 from .background import Background
-from .checks import SEVERITIES, AuditOptions, Finding, Section, run_checks
+from .checks import ALL_CHECKS, SEVERITIES, AuditOptions, Finding, Section, run_checks
 from .export import render_spreadsheet_csv
 from .load import AuditInput, load_input
 from .plots import PLOTS, draw_plot, warm_up
@@ -94,14 +96,20 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
               options: AuditOptions | None = None) -> AuditResult:
     """Audit a manifest and its siblings; write report.md, PNG plots, flagged.csv and summary.json."""
     opts = options or AuditOptions()
-    with Background(opts.workers) as background, gc_paused():
+    # a bar on a terminal only (a large folder takes seconds per phase); log lines say the same with -v
+    bar = tqdm(total=len(ALL_CHECKS) + 2, desc="audit", unit="step", disable=None, leave=False)
+    with bar, Background(opts.workers) as background, gc_paused():
         began = time.perf_counter()
+        bar.set_postfix_str("reading and validating the tables")
         inp = load_input(manifest, data=data, taxonomy_path=taxonomy, background=background)
+        bar.update()
         log.info("read, validated and joined %d tracks in %.1f s", len(inp.view), time.perf_counter() - began)
         big = len(inp.view) >= HELPER_MIN_TRACKS
         pending: dict[str, Future[bytes | None]] = {}
 
         def draw(section: Section) -> None:  # each plot starts as soon as its section is done
+            bar.update()
+            bar.set_postfix_str(section.title)
             names = [name for name, (key, _) in PLOTS.items() if opts.plots and key == section.key]
             packed = pickle.dumps(section, protocol=pickle.HIGHEST_PROTOCOL) if names and big else b""
             for name in names:
@@ -114,6 +122,7 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
                     audio_section(inp, opts)]  # the last: training audit-audio's list
         log.info("checks done at %.1f s", time.perf_counter() - began)
         findings = [f for s in sections for f in s.findings]
+        bar.set_postfix_str("plots, flagged.csv and report.md")
         rows = flagged_rows(inp, findings)
         flagged = background.submit(_flagged_csv, pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL) if big
                                     else rows, big=big)
@@ -121,6 +130,7 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
         text = render(inp, sections, opts, images, FLAGGED_NAME)
         flagged.result()  # its errors, if any, before anything is written
         log.info("plots, flagged.csv and report.md made at %.1f s", time.perf_counter() - began)
+        bar.update()
     target = Path(out_dir) if out_dir is not None else inp.root / "reports" / "audit"
 
     target.mkdir(parents=True, exist_ok=True)

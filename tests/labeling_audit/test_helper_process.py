@@ -126,3 +126,34 @@ def test_workers_option_on_the_command_line(tmp_path: Path) -> None:
     result = subprocess.run([sys.executable, "-m", "labeling", "audit", "--help"], cwd=REPO, capture_output=True,
                             text=True, timeout=120)
     assert "--workers N" in result.stdout
+
+
+def test_a_terminal_sees_the_audit_move_and_a_pipe_does_not(tmp_path: Path) -> None:
+    """A progress bar on a terminal (the phases of a large audit take seconds), nothing extra in a pipe or a log."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+
+    layout = planted.build(tmp_path / "data")
+    argv = [sys.executable, "-m", "labeling", "audit", str(layout.manifests), "--no-plots"]
+    main, child = pty.openpty()
+    fcntl.ioctl(child, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 120, 0, 0))  # a new pty is 0 columns wide
+    proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.DEVNULL, stderr=child)
+    os.close(child)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(main, 4096)
+        except OSError:  # the terminal closed with the process
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(main)
+    assert proc.wait(timeout=120) == 0
+    text = seen.decode(errors="replace")
+    assert "audit:" in text and "step" in text and "Duplicates" in text, text
+    piped = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 0 and "step" not in piped.stderr

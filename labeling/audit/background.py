@@ -14,9 +14,10 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from manifests.workers import end_with_owner
 
@@ -25,31 +26,67 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
+def _call_packed(job: bytes) -> bytes:
+    """In the helper process: unpickle ``(fn, args)``, call it, and pickle the answer here too."""
+    fn, args = pickle.loads(job)
+    return pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
+
+
+class Pending(Generic[T]):
+    """A job's answer, unpickled by whoever asks for it (``result``), in the thread that asks.
+
+    The pool's own thread would otherwise pickle the arguments and unpickle the answers of
+    hundreds of thousands of rows while this process works, the two fighting over the GIL.
+    """
+
+    def __init__(self, future: Future[bytes]) -> None:
+        self._future = future
+
+    def result(self) -> T:
+        answer: T = pickle.loads(self._future.result())  # from our own helper process
+        return answer
+
+
+class Done(Generic[T]):
+    """A job run here at once: its answer, or the exception it raised, delivered by ``result``."""
+
+    def __init__(self, fn: Callable[..., T], args: tuple[Any, ...]) -> None:
+        self._value: T | None = None
+        self._error: Exception | None = None
+        try:
+            self._value = fn(*args)
+        except Exception as exc:  # delivered by result(), as from the helper
+            self._error = exc
+
+    def result(self) -> T:
+        if self._error is not None:
+            raise self._error
+        return self._value  # type: ignore[return-value]  # set unless _error is
+
+
 class Background:
     """At most one helper process, started on the first job worth one; jobs too small run here at once.
 
-    ``workers`` is ``labeling audit --workers``: 1 keeps everything in this process.
+    ``workers`` is ``labeling audit --workers``: 1 keeps everything in this process. A job for
+    the helper is a module-level function and plain data: both cross pickled, by the side that
+    has them (:class:`Pending`).
     """
 
     def __init__(self, workers: int = 1) -> None:
         self.enabled = workers > 1
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, fn: Callable[..., T], *args: Any, big: bool) -> Future[T]:
+    def submit(self, fn: Callable[..., T], *args: Any, big: bool) -> Pending[T] | Done[T]:
         """``fn(*args)`` in the helper process when ``big`` (and a helper is allowed), else now, here."""
-        if self.enabled and big:
-            if self._pool is None:
-                context = multiprocessing.get_context("spawn")
-                self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=end_with_owner,
-                                                 initargs=(os.getpid(),))
-                log.debug("started the audit's helper process")
-            return self._pool.submit(fn, *args)
-        done: Future[T] = Future()
-        try:
-            done.set_result(fn(*args))
-        except Exception as exc:  # delivered by result(), as from the helper
-            done.set_exception(exc)
-        return done
+        if not (self.enabled and big):
+            return Done(fn, args)
+        if self._pool is None:
+            context = multiprocessing.get_context("spawn")
+            self._pool = ProcessPoolExecutor(1, mp_context=context, initializer=end_with_owner,
+                                             initargs=(os.getpid(),))
+            log.debug("started the audit's helper process")
+        job = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
+        return Pending(self._pool.submit(_call_packed, job))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -17,7 +17,6 @@ import stat
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Container, Iterable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -32,7 +31,7 @@ from manifests.layout import Layout
 from manifests.schema import SPLITS
 
 from ..splits import artist_key
-from .background import Background
+from .background import Background, Done, Pending
 from .load import AuditInput
 
 log = logging.getLogger(__name__)
@@ -580,7 +579,8 @@ def ready_files(inp: AuditInput) -> list[dict[str, Any]]:
     return [e for e in cat.values() if e.get("download_status") == "ok" or "training" in e["in_tables"]]
 
 
-def start_file_checks(inp: AuditInput, opts: AuditOptions, background: Background) -> Future[FileChecks] | None:
+def start_file_checks(inp: AuditInput, opts: AuditOptions, background: Background
+                      ) -> Pending[FileChecks] | Done[FileChecks] | None:
     """Start :func:`check_files` on every ready file (in the helper process when there are many); None if off."""
     if not opts.check_files or (not inp.has("downloads") and not inp.has("training")):
         return None
@@ -589,7 +589,8 @@ def start_file_checks(inp: AuditInput, opts: AuditOptions, background: Backgroun
     return background.submit(check_files, inp.root, items, big=len(items) >= HELPER_MIN_FILES)
 
 
-def check_audio(inp: AuditInput, opts: AuditOptions, files: Future[FileChecks] | None = None) -> Section:
+def check_audio(inp: AuditInput, opts: AuditOptions,
+                files: Pending[FileChecks] | Done[FileChecks] | None = None) -> Section:
     """Failed, skipped and missing downloads with their reasons; files that are missing or broken.
 
     Every existing file's WAV header is checked (format, length, cut-off) by default: it

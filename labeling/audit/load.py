@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import functools
 import logging
-import pickle
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -80,9 +79,6 @@ class AuditInput:
         dropped = self.dropped
         return {tid: e for tid, e in self.view.items() if tid not in dropped}
 
-    def audio_file(self, stored: str) -> Path:
-        return Layout(self.root).resolve(stored)
-
 
 def detect_table(path: Path) -> Table:
     """Which table a CSV holds: its ``schema`` tag, else its file name (``overrides.csv``)."""
@@ -134,7 +130,7 @@ def _read_job(path: str, name: str, genres: frozenset[str]) -> tuple[Any, ...]:
     """Read and validate one table, and find its risky cells: ``("ok", rows, risky)`` or the error as data.
 
     Runs in this process or in the audit's helper process; an error comes back as plain fields
-    (a ``ManifestError`` cannot be pickled) and :func:`_raise` rebuilds it.
+    (a ``ManifestError`` cannot be unpickled) and :func:`_raise` rebuilds it.
     """
     table = TABLES[name]
     try:
@@ -145,15 +141,6 @@ def _read_job(path: str, name: str, genres: frozenset[str]) -> tuple[Any, ...]:
         return "invalid", exc.problem, exc.line, exc.row, exc.column
     except UserError as exc:
         return "user", str(exc)
-
-
-def _read_job_packed(path: str, name: str, genres: frozenset[str]) -> bytes:
-    """:func:`_read_job` in the helper process, its answer pickled there.
-
-    Unpickled by :func:`read_tables` once this process has read its own tables: a plain result
-    would be unpickled by the pool's thread while this process reads, the two fighting over the GIL.
-    """
-    return pickle.dumps(_read_job(path, name, genres), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 def _raise(path: Path, name: str, outcome: tuple[Any, ...], taxonomy: Taxonomy) -> None:
@@ -203,7 +190,7 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
     """
     names = list(paths)
     away = helper_share({n: paths[n].stat().st_size for n in names}) if background.enabled else set()
-    pending = {n: background.submit(_read_job_packed, str(paths[n]), n, genres, big=True) for n in names if n in away}
+    pending = {n: background.submit(_read_job, str(paths[n]), n, genres, big=True) for n in names if n in away}
     outcomes: dict[str, tuple[Any, ...]] = {}
     for name in names:
         if name in away:
@@ -212,7 +199,7 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
         if outcomes[name][0] != "ok":
             break  # a later table cannot be the first error
     for name, future in pending.items():
-        outcomes[name] = pickle.loads(future.result())
+        outcomes[name] = future.result()  # unpickled now, once this process has read its own
     tables: dict[str, list[Row]] = {}
     risky: list[RiskyCell] = []
     for name in names:

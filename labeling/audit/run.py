@@ -8,10 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
-import pickle
 import time
 from collections import Counter
-from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,7 +18,7 @@ from tqdm import tqdm
 from manifests.io import atomic_write_bytes, gc_paused
 
 from .audio_disagreement import audio_section
-from .background import Background
+from .background import Background, Done, Pending
 from .checks import ALL_CHECKS, SEVERITIES, AuditOptions, Finding, Section, run_checks
 from .export import render_spreadsheet_csv
 from .load import AuditInput, load_input
@@ -76,19 +74,9 @@ def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ..
     return rows
 
 
-def _draw_packed(name: str, section: bytes, min_score: float) -> bytes | None:
-    """:func:`draw_plot` in the helper process, from a section pickled by this one.
-
-    Pickled here, at once, rather than by the pool's thread while the checks go on (the two
-    would fight over the GIL); it comes from this very process, so unpickling it is safe.
-    """
-    return draw_plot(name, pickle.loads(section), min_score)
-
-
-def _flagged_csv(rows: bytes | list[tuple[str, ...]]) -> bytes:
-    """``flagged.csv``'s bytes from its rows (pickled by this process when sent to the helper)."""
-    return render_spreadsheet_csv(FLAGGED_HEADER, pickle.loads(rows) if isinstance(rows, bytes) else rows
-                                  ).encode("utf-8-sig")
+def _flagged_csv(rows: list[tuple[str, ...]]) -> bytes:
+    """``flagged.csv``'s bytes from its rows (a job for the helper process in a large audit)."""
+    return render_spreadsheet_csv(FLAGGED_HEADER, rows).encode("utf-8-sig")
 
 
 def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = None,
@@ -105,16 +93,14 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
         bar.update()
         log.info("read, validated and joined %d tracks in %.1f s", len(inp.view), time.perf_counter() - began)
         big = len(inp.view) >= HELPER_MIN_TRACKS
-        pending: dict[str, Future[bytes | None]] = {}
+        pending: dict[str, Pending[bytes | None] | Done[bytes | None]] = {}
 
         def draw(section: Section) -> None:  # each plot starts as soon as its section is done
             bar.update()
             bar.set_postfix_str(section.title)
-            names = [name for name, (key, _) in PLOTS.items() if opts.plots and key == section.key]
-            packed = pickle.dumps(section, protocol=pickle.HIGHEST_PROTOCOL) if names and big else b""
-            for name in names:
-                pending[name] = (background.submit(_draw_packed, name, packed, opts.min_score, big=True) if big
-                                 else background.submit(draw_plot, name, section, opts.min_score, big=False))
+            for name, (key, _) in PLOTS.items():
+                if opts.plots and key == section.key:
+                    pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big)
 
         if opts.plots and big:
             background.submit(warm_up, big=True)
@@ -124,8 +110,7 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
         findings = [f for s in sections for f in s.findings]
         bar.set_postfix_str("plots, flagged.csv and report.md")
         rows = flagged_rows(inp, findings)
-        flagged = background.submit(_flagged_csv, pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL) if big
-                                    else rows, big=big)
+        flagged = background.submit(_flagged_csv, rows, big=big)
         images = {name: png for name in PLOTS if name in pending and (png := pending[name].result())}
         text = render(inp, sections, opts, images, FLAGGED_NAME)
         flagged.result()  # its errors, if any, before anything is written

@@ -22,7 +22,14 @@ from itertools import combinations
 from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Any
 
-from manifests.audio import SAMPLE_RATE, WAV_PROBLEMS, check_wav_file
+from manifests.audio import (
+    CANONICAL_HEADER_BYTES,
+    SAMPLE_RATE,
+    WAV_PROBLEMS,
+    canonical_header,
+    check_wav_file,
+    header_problems,
+)
 from manifests.config import MIN_AUDIO_SECONDS
 from manifests.errors import UserError
 from manifests.hashing import sha256_file
@@ -184,16 +191,16 @@ def check_labels(inp: AuditInput, opts: AuditOptions) -> Section:
     sec.data.update(tracks=len(rows), multi=n_multi, counts=counts, tops=tops, order=order,
                     per_split={s: per_split[s] for s in SPLITS if s in per_split}, pairs=pairs)
     dropped = inp.dropped
-    for r in inp.tables.get("labels", []):
-        if r["track_id"] in dropped:
+    for tid, status, reason, weights_of in zip(*inp.columns("labels", "track_id", "status", "reason", "genres"),
+                                               strict=True):
+        if status not in ("unlabeled", "ambiguous") or tid in dropped:
             continue
-        if r["status"] == "unlabeled":
-            sec.flag(r["track_id"], "unlabeled", r.get("reason") or "no mapped genre claim")
-        elif r["status"] == "ambiguous":
-            weights = ", ".join(f"{g} {w:.2f}" for g, w in (r.get("genres") or {}).items())
-            sec.flag(r["track_id"], "ambiguous_label", (r.get("reason") or "top genres too close")
-                     + (f" ({weights})" if weights else ""))
-    sec.data["statuses"] = Counter(r["status"] for r in inp.tables.get("labels", []))
+        if status == "unlabeled":
+            sec.flag(tid, "unlabeled", reason or "no mapped genre claim")
+        else:
+            weights = ", ".join(f"{g} {w:.2f}" for g, w in (weights_of or {}).items())
+            sec.flag(tid, "ambiguous_label", (reason or "top genres too close") + (f" ({weights})" if weights else ""))
+    sec.data["statuses"] = Counter(inp.columns("labels", "status")[0])
     return sec
 
 
@@ -205,16 +212,15 @@ def _source_genres(inp: AuditInput, tracks: Container[str]) -> tuple[dict[str, d
     if inp.has("claims"):
         mapped: dict[str, str | None] = {}  # a few thousand raw strings for hundreds of thousands of claims
         tax_map = inp.taxonomy.map
-        for c in inp.tables["claims"]:
-            tid = c["track_id"]
+        for tid, source, raw, weight in zip(*inp.columns("claims", "track_id", "source", "raw_genre", "weight"),
+                                            strict=True):
             if tid not in tracks:
                 continue
-            raw = c["raw_genre"]
             genre = mapped[raw] if raw in mapped else mapped.setdefault(raw, tax_map(raw))
             if genre is None:
                 continue
-            held = out[tid][c["source"]]
-            held[genre] = max(held.get(genre, 0.0), float(c["weight"]))
+            held = out[tid][source]
+            held[genre] = max(held.get(genre, 0.0), float(weight))
         return out, "claims"
     for e in inp.view.values():
         if e["track_id"] not in tracks or not e.get("sources"):
@@ -226,13 +232,24 @@ def _source_genres(inp: AuditInput, tracks: Container[str]) -> tuple[dict[str, d
     return out, "labels"
 
 
-def _top(genres: dict[str, float]) -> set[str]:
+def _top(genres: dict[str, float]) -> tuple[str, ...]:
+    """The genres a source ranks first (ties together), sorted."""
+    if len(genres) == 1:
+        return tuple(genres)
     best = max(genres.values())
-    return {g for g, w in genres.items() if w >= best - 1e-9}
+    return tuple(sorted(g for g, w in genres.items() if w >= best - 1e-9))
+
+
+#: One track's sources and each one's top genres: (source, top genres) sorted by source.
+_Tops = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
-    """Per track: do the sources agree on the top genre? Per source pair: how often?"""
+    """Per track: do the sources agree on the top genre? Per source pair: how often?
+
+    Tracks are grouped by what their sources rank first: a hundred thousand tracks show a
+    few thousand such patterns, and each pattern is judged once.
+    """
     title = "Source agreement"
     if not inp.has("claims") and not inp.has("labels"):
         return _skipped("sources", title, "needs a claims or labels table")
@@ -240,7 +257,7 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
     by_track, origin = _source_genres(inp, catalogue(inp))
     tax = inp.taxonomy
 
-    roots: dict[str, str] = {}  # a few hundred genres, asked about for every track
+    roots: dict[str, str] = {}  # a few hundred genres
 
     def root(genre: str) -> str:
         found = roots.get(genre)
@@ -252,30 +269,37 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
             found = roots[genre] = chain[-1] if chain else genre
         return found
 
+    def judge(tops: _Tops) -> str:
+        if len(tops) < 2:
+            return "single source"
+        if set.intersection(*(set(t) for _, t in tops)):
+            return "agree"
+        if set.intersection(*({root(g) for g in t} for _, t in tops)):
+            return "same family"
+        return "disagree"
+
+    patterns: Counter[_Tops] = Counter()  # in the order first seen, as the tracks are sorted
+    verdicts: dict[_Tops, str] = {}
+    for tid in sorted(by_track):
+        tops = tuple((source, _top(genres)) for source, genres in sorted(by_track[tid].items()) if genres)
+        patterns[tops] += 1
+        verdict = verdicts.get(tops)
+        if verdict is None:
+            verdict = verdicts[tops] = judge(tops)
+        if verdict == "disagree":
+            sec.flag(tid, "source_disagreement", "; ".join(f"{s}: {', '.join(t)}" for s, t in tops))
     outcomes: Counter[str] = Counter()
     pair_n: Counter[tuple[str, str]] = Counter()
     pair_agree: Counter[tuple[str, str]] = Counter()
-    seen: list[str] = []  # every (track, source) pair's source, counted once at the end
-    for tid in sorted(by_track):
-        sources = {s: g for s, g in by_track[tid].items() if g}
-        seen += sources
-        if len(sources) < 2:
-            outcomes["single source"] += 1
-            continue
-        tops = {s: _top(g) for s, g in sources.items()}
-        for a, b in combinations(sorted(tops), 2):
-            pair_n[(a, b)] += 1
-            if tops[a] & tops[b]:
-                pair_agree[(a, b)] += 1
-        if set.intersection(*tops.values()):
-            outcomes["agree"] += 1
-        elif set.intersection(*({root(g) for g in t} for t in tops.values())):
-            outcomes["same family"] += 1
-        else:
-            outcomes["disagree"] += 1
-            detail = "; ".join(f"{s}: {', '.join(sorted(t))}" for s, t in sorted(tops.items()))
-            sec.flag(tid, "source_disagreement", detail)
-    coverage = Counter(seen)
+    coverage: Counter[str] = Counter()
+    for tops, n in patterns.items():
+        outcomes[verdicts[tops]] += n
+        for source, _ in tops:
+            coverage[source] += n
+        for (a, top_a), (b, top_b) in combinations(tops, 2):
+            pair_n[(a, b)] += n
+            if not set(top_a).isdisjoint(top_b):
+                pair_agree[(a, b)] += n
     sec.data.update(origin=origin, outcomes=outcomes, coverage=coverage, sources=sorted(coverage),
                     pairs=[(a, b, pair_n[(a, b)], pair_agree[(a, b)] / pair_n[(a, b)])
                            for a, b in sorted(pair_n)])
@@ -292,25 +316,25 @@ def check_unmapped(inp: AuditInput, opts: AuditOptions) -> Section:
     per_raw: dict[str, dict[str, Any]] = {}
     per_track: dict[str, set[str]] = defaultdict(set)
     if inp.has("claims"):
-        for c in inp.tables["claims"]:
-            raw = c["raw_genre"]
-            if inp.taxonomy.map(raw) is not None or c["track_id"] in dropped:
+        known = {raw for raw in set(inp.columns("claims", "raw_genre")[0]) if inp.taxonomy.map(raw) is not None}
+        for tid, source, raw in zip(*inp.columns("claims", "track_id", "source", "raw_genre"), strict=True):
+            if raw in known or tid in dropped:
                 continue
             info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
             info["claims"] += 1
-            info["tracks"].add(c["track_id"])
-            info["sources"].add(c["source"])
-            per_track[c["track_id"]].add(raw)
+            info["tracks"].add(tid)
+            info["sources"].add(source)
+            per_track[tid].add(raw)
         sec.data["origin"] = f"claims mapped with {inp.taxonomy.source}"
     else:
-        for r in inp.tables["labels"]:
-            if r["track_id"] in dropped:
+        for tid, unmapped in zip(*inp.columns("labels", "track_id", "unmapped"), strict=True):
+            if tid in dropped:
                 continue
-            for raw in r.get("unmapped") or []:
+            for raw in unmapped or []:
                 info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
                 info["claims"] += 1
-                info["tracks"].add(r["track_id"])
-                per_track[r["track_id"]].add(raw)
+                info["tracks"].add(tid)
+                per_track[tid].add(raw)
         sec.data["origin"] = "the labels table's unmapped column"
     for tid, raws in sorted(per_track.items()):
         sec.flag(tid, "unmapped_genre", "; ".join(sorted(raws)))
@@ -467,8 +491,25 @@ def _outside_by_text(stored: str) -> str | None:
     return None
 
 
+#: How the audit opens an audio file: never through a link (a link takes the exact path), never blocking on a FIFO.
+_OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+               | getattr(os, "O_CLOEXEC", 0))
+#: Whether this system can open a file without following a link and read it without a file object.
+_OPEN_PLAIN = hasattr(os, "O_NOFOLLOW") and hasattr(os, "pread")
+
+
+@dataclass(frozen=True)
+class _Found:
+    """A file looked up the fast way: its path, whether it is a regular file, and its first bytes and size."""
+
+    path: str
+    is_file: bool
+    head: bytes | None = None
+    size: int = 0
+
+
 class _PlainFiles:
-    """Audio files in folders with no symbolic link between them and the data folder, found with one lstat.
+    """Audio files in folders with no symbolic link between them and the data folder, opened directly.
 
     ``audio_path_outside`` and ``AuditInput.audio_file`` resolve every path component of every
     file (a dozen system calls each); for a plain file in a plain folder their answer is known:
@@ -479,8 +520,12 @@ class _PlainFiles:
         self.root = root
         self.plain: dict[str, bool] = {}
 
-    def lookup(self, stored: str) -> tuple[bool, str] | None:
-        """(is a regular file, path) when the fast answer is certain, else None."""
+    def lookup(self, stored: str) -> _Found | None:
+        """The file when the fast answer is certain, else None (the exact path decides, and names any problem).
+
+        One open that refuses a link, one fstat and one pread of the header's bytes per file,
+        instead of an lstat, an open with a buffered reader, and its fstat.
+        """
         if _outside_by_text(stored):
             return None
         path = os.path.join(self.root, stored)
@@ -492,21 +537,42 @@ class _PlainFiles:
                                                  if p.is_relative_to(self.root))
         if not plain:
             return None
+        if not _OPEN_PLAIN:  # pragma: no cover - systems without O_NOFOLLOW: look, then let the reader open
+            try:
+                mode = os.lstat(path).st_mode
+            except FileNotFoundError:
+                return _Found(path, is_file=False)
+            except OSError:
+                return None
+            return None if stat.S_ISLNK(mode) else _Found(path, is_file=stat.S_ISREG(mode))
         try:
-            mode = os.lstat(path).st_mode
+            fd = os.open(path, _OPEN_FLAGS)
         except FileNotFoundError:
-            return False, path
+            return _Found(path, is_file=False)
+        except OSError:  # a link (ELOOP), no permission, a file where a folder should be, ...
+            return None
+        try:
+            info = os.fstat(fd)
+            if not stat.S_ISREG(info.st_mode):
+                return _Found(path, is_file=False)
+            return _Found(path, is_file=True, head=os.pread(fd, CANONICAL_HEADER_BYTES, 0), size=info.st_size)
         except OSError:
             return None
-        if stat.S_ISLNK(mode):
-            return None
-        return stat.S_ISREG(mode), path
+        finally:
+            os.close(fd)
 
 
-def _file_problems(stored: str, path: str, expected_s: float | None) -> list[tuple[str, str]]:
-    """(check, detail) for what the WAV header says is wrong with one track's file."""
+def _file_problems(stored: str, path: str, expected_s: float | None, found: _Found | None = None
+                   ) -> list[tuple[str, str]]:
+    """(check, detail) for what the WAV header says is wrong with one track's file.
+
+    The header bytes ``found`` already holds decide the usual canonical header; anything else
+    is read again by ``check_wav_file``.
+    """
+    header = canonical_header(found.head, found.size) if found is not None and found.head is not None else None
     try:
-        problems = check_wav_file(path, expected_s=expected_s, sample_rate=SAMPLE_RATE)
+        problems = (header_problems(header, expected_s=expected_s, sample_rate=SAMPLE_RATE) if header is not None
+                    else check_wav_file(path, expected_s=expected_s, sample_rate=SAMPLE_RATE))
     except OSError as exc:
         return [("audio_file_missing", f"{stored} exists but cannot be read ({exc.strerror or exc})")]
     return [(f"audio_{problem.kind}", f"{stored}: {problem.detail}") for problem in problems]
@@ -546,7 +612,7 @@ def check_files(root: Path, items: list[FileItem]) -> FileChecks:
         known = files.lookup(stored)
         path: Path | str | None
         if known is not None:
-            is_file, path = known
+            is_file, path = known.is_file, known.path
         else:
             why = audio_path_outside(root, stored)
             try:
@@ -562,7 +628,7 @@ def check_files(root: Path, items: list[FileItem]) -> FileChecks:
             out.missing += 1
         else:
             out.checked += 1
-            problems = _file_problems(stored, str(path), expected_s)
+            problems = _file_problems(stored, str(path), expected_s, known)
             out.findings += [(tid, check, detail) for check, detail in problems]
             out.broken += bool(problems)
             out.opened[tid] = str(path)
@@ -604,19 +670,20 @@ def check_audio(inp: AuditInput, opts: AuditOptions,
     sec = Section("audio", title)
     reasons: Counter[tuple[str, str]] = Counter()
     statuses: Counter[str] = Counter()
-    for r in inp.tables.get("downloads", []):
-        if r["track_id"] not in cat:
+    for tid, status, why, retryable in zip(*inp.columns("downloads", "track_id", "status", "reason", "retryable"),
+                                           strict=True):
+        if tid not in cat:
             continue
-        statuses[r["status"]] += 1
-        if r["status"] == "ok":
+        statuses[status] += 1
+        if status == "ok":
             continue
-        reason = r.get("reason") or "no reason recorded"
-        reasons[(r["status"], reason)] += 1
-        retry = " (a rerun will retry)" if r.get("retryable") else ""
-        check = "audio_skipped" if r["status"] == "skipped" else "audio_failed"
-        sec.flag(r["track_id"], check, f"{r['status']}: {reason}{retry}")
+        reason = why or "no reason recorded"
+        reasons[(status, reason)] += 1
+        retry = " (a rerun will retry)" if retryable else ""
+        check = "audio_skipped" if status == "skipped" else "audio_failed"
+        sec.flag(tid, check, f"{status}: {reason}{retry}")
     if inp.has("downloads"):
-        downloaded = {r["track_id"] for r in inp.tables["downloads"]}
+        downloaded = set(inp.columns("downloads", "track_id")[0])
         for e in labelled(inp):
             if e["track_id"] not in downloaded:
                 sec.flag(e["track_id"], "audio_not_attempted", "no downloads row yet; run the download step")

@@ -5,6 +5,10 @@ manifests folder) and uses every sibling table it finds beside it, so the same
 command audits a full data folder or a training manifest someone handed over.
 Every table found is validated first; one bad cell stops the audit with the
 reader's one-line error, before anything is written.
+
+Tables are held as columns (one list of values per column, as ``read_columns`` gives
+them), never as a dict per row: at 100,000 tracks the row dicts cost more than the checks
+that read them, and columns cross from the helper process at a fraction of the cost.
 """
 
 from __future__ import annotations
@@ -13,13 +17,13 @@ import csv
 import functools
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from manifests.errors import UserError
-from manifests.io import ManifestError, MissingTable, Row, read_table
+from manifests.io import ManifestError, MissingTable, read_columns
 from manifests.layout import Layout
 from manifests.overrides import Overrides
 from manifests.schema import SCHEMA_COLUMN, TABLES, Table
@@ -34,6 +38,14 @@ log = logging.getLogger(__name__)
 TEXT_KINDS = ("str", "list", "floatmap", "listmap")
 #: Order in which tables feed the joined per-track view; later tables win for shared columns.
 VIEW_ORDER = ("tracks", "labels", "downloads", "splits", "training")
+
+#: A table as read: column name -> its values, one per row, in file order.
+Columns = dict[str, list[Any]]
+
+
+def row_count(columns: Mapping[str, list[Any]]) -> int:
+    """How many rows a table held as columns has."""
+    return len(next(iter(columns.values()), ()))
 
 
 @dataclass(frozen=True)
@@ -55,7 +67,8 @@ class AuditInput:
     primary: tuple[str, Path]
     folder: Path
     root: Path
-    tables: dict[str, list[Row]]
+    #: table name -> its columns (schema order)
+    tables: dict[str, Columns]
     paths: dict[str, Path]
     taxonomy: Taxonomy
     overrides: Overrides
@@ -66,11 +79,21 @@ class AuditInput:
     def has(self, table: str) -> bool:
         return table in self.tables
 
+    def columns(self, table: str, *names: str) -> list[list[Any]]:
+        """The named columns of a table, to ``zip`` row by row; a column it lacks reads as all None.
+
+        A table the audit did not find has no rows: every column is then empty.
+        """
+        held = self.tables.get(table, {})
+        n = row_count(held)
+        return [held[name] if name in held else [None] * n for name in names]
+
     @functools.cached_property
     def dropped(self) -> frozenset[str]:
         """Tracks dropped by an override or by the labels table (worked out once: every check asks)."""
         out = {tid for tid in self.overrides.by_track if self.overrides.is_dropped(tid)}
-        out |= {r["track_id"] for r in self.tables.get("labels", []) if r["status"] == "dropped"}
+        out |= {tid for tid, status in zip(*self.columns("labels", "track_id", "status"), strict=True)
+                if status == "dropped"}
         return frozenset(out)
 
     @functools.cached_property
@@ -127,14 +150,14 @@ def locate(manifest: Path | str | None, data: Path | str | None) -> tuple[Path |
 
 
 def _read_job(path: str, name: str, genres: frozenset[str]) -> tuple[Any, ...]:
-    """Read and validate one table, and find its risky cells: ``("ok", rows, risky)`` or the error as data.
+    """Read and validate one table, and find its risky cells: ``("ok", columns, risky)`` or the error as data.
 
     Runs in this process or in the audit's helper process; an error comes back as plain fields
     (a ``ManifestError`` cannot be unpickled) and :func:`_raise` rebuilds it.
     """
     table = TABLES[name]
     try:
-        return "ok", read_table(Path(path), table, known_genres=genres), _risky_cells(Path(path), table)
+        return "ok", read_columns(Path(path), table, known_genres=genres), _risky_cells(Path(path), table)
     except MissingTable:
         return ("missing",)
     except ManifestError as exc:
@@ -159,34 +182,41 @@ def _raise(path: Path, name: str, outcome: tuple[Any, ...], taxonomy: Taxonomy) 
 
 #: Below this many bytes of tables a helper process costs more than it saves.
 HELPER_MIN_BYTES = 4 << 20
-#: What a row read in the helper costs this process, relative to reading it here (unpickling it).
+#: What a table read in the helper costs this process, relative to reading it here (unpickling its columns).
 HELPER_SHARE_COST = 1.35
+#: The helper's late start (spawning it and its imports), as the bytes of table this process reads meanwhile.
+HELPER_START_BYTES = 12 << 20
 
 
 def helper_share(sizes: Mapping[str, int]) -> set[str]:
-    """The tables the helper reads: biggest first, each to whichever side is less loaded.
+    """The tables the helper reads: those this process needs last, as many as keep the two sides even.
 
-    The helper's side counts its bytes ``HELPER_SHARE_COST`` times, as its rows must still be
-    pickled there and unpickled here; the two sides then finish at about the same time.
+    Tables outside the joined view (claims, playlists) come first, then the view's tables from
+    the last joined on: this process joins its own tables while the helper still reads. The
+    helper's side counts its bytes ``HELPER_SHARE_COST`` times, as its columns must still be
+    pickled there and unpickled here, and starts ``HELPER_START_BYTES`` behind.
     """
-    if sum(sizes.values()) < HELPER_MIN_BYTES:
+    total = sum(sizes.values())
+    if total < HELPER_MIN_BYTES:
         return set()
-    here = away = 0.0
-    share = set()
-    for name in sorted(sizes, key=lambda n: (-sizes[n], n)):
-        if away + sizes[name] * HELPER_SHARE_COST < here + sizes[name]:
-            away += sizes[name] * HELPER_SHARE_COST
-            share.add(name)
-        else:
-            here += sizes[name]
-    return share
+    order = sorted(sizes, key=lambda n: (n in VIEW_ORDER, -VIEW_ORDER.index(n) if n in VIEW_ORDER else 0, n))
+    best: set[str] = set()
+    best_finish = float(total)  # everything read here
+    moved = 0
+    for k, name in enumerate(order, 1):
+        moved += sizes[name]
+        finish = max(HELPER_START_BYTES + moved * HELPER_SHARE_COST, total - moved)
+        if finish < best_finish:
+            best, best_finish = set(order[:k]), finish
+    return best
 
 
 def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Taxonomy,
-                background: Background) -> tuple[dict[str, list[Row]], list[RiskyCell]]:
+                background: Background, view: ViewJoin | None = None) -> tuple[dict[str, Columns], list[RiskyCell]]:
     """Every table of ``paths`` read and validated (some in the helper process), and their risky cells.
 
     The first invalid table in ``paths`` order is the one reported, wherever it was read.
+    Tables are offered to ``view`` as they arrive: this process joins its own while the helper reads.
     """
     names = list(paths)
     away = helper_share({n: paths[n].stat().st_size for n in names}) if background.enabled else set()
@@ -198,9 +228,14 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
         outcomes[name] = _read_job(str(paths[name]), name, genres)
         if outcomes[name][0] != "ok":
             break  # a later table cannot be the first error
+    if view is not None and all(outcome[0] == "ok" for outcome in outcomes.values()):
+        for name, outcome in outcomes.items():
+            view.offer(name, outcome[1])
     for name, future in pending.items():
         outcomes[name] = future.result()  # unpickled now, once this process has read its own
-    tables: dict[str, list[Row]] = {}
+        if view is not None and outcomes[name][0] == "ok":
+            view.offer(name, outcomes[name][1])
+    tables: dict[str, Columns] = {}
     risky: list[RiskyCell] = []
     for name in names:
         outcome = outcomes.get(name)
@@ -210,7 +245,7 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
             _raise(paths[name], name, outcome, taxonomy)
         tables[name], cells = outcome[1], outcome[2]
         risky += cells
-        log.info("validated %s (%d rows)", paths[name], len(tables[name]))
+        log.info("validated %s (%d rows)", paths[name], row_count(tables[name]))
     return tables, risky
 
 
@@ -275,54 +310,84 @@ def load_input(manifest: Path | str | None = None, *, data: Path | str | None = 
     else:
         primary = (primary_table.name, primary_path)
 
+    view = ViewJoin(paths)
     tables, risky = read_tables({n: p for n, p in paths.items() if n != "overrides"}, genres, taxonomy,
-                                background or Background())
+                                background or Background(), view)
     overrides = Overrides.load(paths["overrides"], genres) if "overrides" in paths else Overrides()
     if "overrides" in paths:
-        tables["overrides"] = read_table(paths["overrides"], TABLES["overrides"])
+        tables["overrides"] = read_columns(paths["overrides"], TABLES["overrides"])
         risky += _risky_cells(paths["overrides"], TABLES["overrides"])
     data_in = AuditInput(primary=primary, folder=folder, root=root, tables=tables, paths=paths,
                          taxonomy=taxonomy, overrides=overrides, risky_cells=risky)
-    data_in.view = join_view(tables)  # before anything asks for the catalogue
+    data_in.view = view.result()  # before anything asks for the catalogue
     return data_in
 
 
-def join_view(tables: Mapping[str, list[Row]]) -> dict[str, dict[str, Any]]:
-    """track_id -> columns from every per-track table; downloads' status/reason become download_*.
+class ViewJoin:
+    """The joined per-track view, built table by table in ``VIEW_ORDER`` as the tables arrive.
 
+    track_id -> columns from every per-track table; downloads' status/reason become download_*.
     A later table's value wins, except that an empty one (None, [] or {}) only fills a gap. Only
     a column some earlier table also has can meet a value already there; every other column is
-    copied as it is, with one ``dict.update`` (a hundred thousand rows of five tables).
+    copied as it is. The work goes column by column: a table's rows find their entries once,
+    then every column is poured into them (a hundred thousand rows of five tables).
     """
-    view: dict[str, dict[str, Any]] = {}
-    renamed = {"labels": {"status": "label_status", "reason": "label_reason"},
+
+    RENAMED = {"labels": {"status": "label_status", "reason": "label_reason"},
                "downloads": {"status": "download_status", "reason": "download_reason"}}
-    earlier: set[str] = {"track_id", "in_tables"}
-    for name in VIEW_ORDER:
-        rename = renamed.get(name)
-        columns: set[str] = set()
-        keys: Any = None  # the last row's column names, and their new names
-        for row in tables.get(name, ()):
-            tid = row["track_id"]
-            if row.keys() != keys:  # once per table when every row has the same columns (as read)
-                keys = row.keys()
-                names = [rename.get(column, column) for column in keys] if rename else list(keys)
-                columns.update(names)
-            if rename:
-                row = dict(zip(names, row.values(), strict=True))
-            entry = view.get(tid)
-            if entry is None:  # nothing to keep: every column as it is
-                view[tid] = {"track_id": tid, "in_tables": [name], **row}
+
+    def __init__(self, tables: Iterable[str]) -> None:
+        present = set(tables)
+        self.view: dict[str, dict[str, Any]] = {}
+        self._waiting = [name for name in VIEW_ORDER if name in present]
+        self._held: dict[str, Mapping[str, list[Any]]] = {}
+        self._earlier: set[str] = {"track_id", "in_tables"}
+
+    def offer(self, name: str, columns: Mapping[str, list[Any]]) -> None:
+        """A table read and validated: joined now if every table before it is, else when they are."""
+        if name not in self._waiting:
+            return  # not part of the view (claims, playlists, overrides)
+        self._held[name] = columns
+        while self._waiting and self._waiting[0] in self._held:
+            first = self._waiting.pop(0)
+            self._join(first, self._held.pop(first))
+
+    def result(self) -> dict[str, dict[str, Any]]:
+        if self._waiting:
+            raise RuntimeError(f"the view still waits for {', '.join(self._waiting)}")
+        return self.view
+
+    def _join(self, name: str, columns: Mapping[str, list[Any]]) -> None:
+        view, earlier = self.view, self._earlier
+        rename = self.RENAMED.get(name, {})
+        entries = []
+        known = view.get
+        for tid in columns.get("track_id", ()):
+            entry = known(tid)
+            if entry is None:
+                entry = view[tid] = {"track_id": tid, "in_tables": [name]}
+            else:
+                entry["in_tables"].append(name)
+            entries.append(entry)
+        for column, values in columns.items():
+            column = rename.get(column, column)
+            if column == "track_id":
                 continue
-            entry["in_tables"].append(name)
-            shared = earlier.intersection(row)
-            if shared == {"track_id"}:  # the usual case: nothing this row could overwrite
-                entry.update(row)
+            if column not in earlier:  # nothing to keep: every value as it is
+                for entry, value in zip(entries, values, strict=True):
+                    entry[column] = value
                 continue
-            for column, value in row.items():
-                if column not in shared or value or (value is not None and not isinstance(value, (list, dict))):
+            for entry, value in zip(entries, values, strict=True):
+                if value or (value is not None and not isinstance(value, (list, dict))):
                     entry[column] = value  # a value (0, False and "" are values too)
                 else:
                     entry.setdefault(column, value)
-        earlier |= columns
-    return view
+        earlier.update(rename.get(column, column) for column in columns)
+
+
+def join_view(tables: Mapping[str, Mapping[str, list[Any]]]) -> dict[str, dict[str, Any]]:
+    """:class:`ViewJoin` of tables all read already."""
+    view = ViewJoin(tables)
+    for name, columns in tables.items():
+        view.offer(name, columns)
+    return view.result()

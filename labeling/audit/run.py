@@ -21,7 +21,7 @@ from .audio_disagreement import audio_section
 from .background import Background, Done, Pending
 from .checks import ALL_CHECKS, SEVERITIES, AuditOptions, Finding, Section, run_checks
 from .export import render_spreadsheet_csv
-from .load import AuditInput, load_input
+from .load import AuditInput, load_input, row_count
 from .plots import PLOTS, draw_plot, warm_up
 from .report import render
 
@@ -130,7 +130,7 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
         "severities": dict(Counter(f.severity for f in findings)),
         "checks": dict(sorted(Counter(f.check for f in findings).items())),
         "skipped_sections": {s.key: s.skipped_because for s in sections if not s.ran},
-        "tables": {name: len(rows) for name, rows in inp.tables.items()},
+        "tables": {name: row_count(columns) for name, columns in inp.tables.items()},
     }
     atomic_write_bytes(target / SUMMARY_NAME, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
     atomic_write_bytes(target / REPORT_NAME, text.encode("utf-8"))

@@ -18,13 +18,16 @@ from .ffmpeg import (
     stream_audio,
 )
 from .wav import (
+    CANONICAL_HEADER_BYTES,
     SILENCE_DBFS,
     WAV_PROBLEMS,
     AudioFacts,
     AudioRejected,
     WavHeader,
     WavProblem,
+    canonical_header,
     check_wav_file,
+    header_problems,
     inspect_wav,
     read_wav_header,
     verify,
@@ -34,7 +37,8 @@ from .wav import (
 SAMPLE_RATE = 16000
 
 __all__ = [
-    "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "WAV_PROBLEMS", "AudioFacts", "AudioRejected", "FFmpegError",
-    "MediaInfo", "WavHeader", "WavProblem", "check_wav_file", "decode_audio", "ffmpeg_exe", "inspect_wav",
-    "parse_header", "probe", "read_wav_header", "stderr_tail", "stream_audio", "verify",
+    "CANONICAL_HEADER_BYTES", "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "WAV_PROBLEMS", "AudioFacts",
+    "AudioRejected", "FFmpegError", "MediaInfo", "WavHeader", "WavProblem", "canonical_header", "check_wav_file",
+    "decode_audio", "ffmpeg_exe", "header_problems", "inspect_wav", "parse_header", "probe", "read_wav_header",
+    "stderr_tail", "stream_audio", "verify",
 ]

@@ -219,17 +219,34 @@ class _Unreadable(Exception):
 _CANONICAL = struct.Struct("<4sI8sIHHIIHH4sI")
 
 
+#: How many bytes :func:`canonical_header` needs: read them from the start of a file.
+CANONICAL_HEADER_BYTES = _CANONICAL.size
+
+
+def canonical_header(head: bytes, size: int) -> WavHeader | None:
+    """The header of a file of ``size`` bytes starting with ``head``, when it is the canonical 44 bytes; else None.
+
+    None means "walk the chunks" (:func:`read_wav_header`), never "not a WAV": a caller that
+    reads the first bytes itself (the audit, a hundred thousand files) decides the usual case here.
+    """
+    if len(head) < _CANONICAL.size or size < _CANONICAL.size:
+        return None
+    riff, _, wave_fmt, fmt_length, tag, channels, rate, _, _, bits, data, length = _CANONICAL.unpack(
+        head[:_CANONICAL.size])
+    if riff != b"RIFF" or wave_fmt != b"WAVEfmt " or fmt_length != 16 or data != b"data":
+        return None
+    claimed = None if length in _STREAMING_SIZES else length
+    present = size - _CANONICAL.size
+    return WavHeader(format_tag=tag, channels=channels, sample_rate=rate, bits=bits,
+                     data_offset=_CANONICAL.size, data_claimed=claimed,
+                     data_present=present if claimed is None else min(claimed, present))
+
+
 def _read_header(handle: BinaryIO, size: int) -> WavHeader:
     """The header in one read when it is the canonical 44 bytes, else :func:`_walk_header`'s answer."""
-    head = handle.read(_CANONICAL.size)
-    if len(head) == _CANONICAL.size:
-        riff, _, wave_fmt, fmt_length, tag, channels, rate, _, _, bits, data, length = _CANONICAL.unpack(head)
-        if riff == b"RIFF" and wave_fmt == b"WAVEfmt " and fmt_length == 16 and data == b"data":
-            claimed = None if length in _STREAMING_SIZES else length
-            present = max(0, size - _CANONICAL.size)
-            return WavHeader(format_tag=tag, channels=channels, sample_rate=rate, bits=bits,
-                             data_offset=_CANONICAL.size, data_claimed=claimed,
-                             data_present=present if claimed is None else min(claimed, present))
+    found = canonical_header(handle.read(_CANONICAL.size), size)
+    if found is not None:
+        return found
     handle.seek(0)
     return _walk_header(handle, size)
 
@@ -296,7 +313,12 @@ def check_wav_file(path: Path | str, *, expected_s: float | None = None,
     found = read_wav_header(path)
     if isinstance(found, WavProblem):
         return [found]
-    header = found
+    return header_problems(found, expected_s=expected_s, sample_rate=sample_rate)
+
+
+def header_problems(header: WavHeader, *, expected_s: float | None = None,
+                    sample_rate: int = 16000) -> list[WavProblem]:
+    """:func:`check_wav_file`'s verdict on a header already read: cut off, wrong format, wrong length."""
     problems = []
     if header.data_claimed is not None and header.data_claimed > header.data_present:
         claimed = header.claimed_s

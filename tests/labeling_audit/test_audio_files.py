@@ -126,9 +126,21 @@ class Spy:
         self.monkeypatch = monkeypatch
         #: file name -> bytes the WAV header check read from it
         self.read: dict[str, int] = defaultdict(int)
+        self.fds: dict[int, str] = {}
+        self._os_open, self._pread = os.open, os.pread
 
     def open(self, file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         return _Counted(builtins.open(file, mode, *args, **kwargs), os.fspath(file), self.read)
+
+    def os_open(self, path: Any, flags: int, *args: Any, **kwargs: Any) -> int:
+        fd = self._os_open(path, flags, *args, **kwargs)
+        self.fds[fd] = os.fspath(path)
+        return fd
+
+    def pread(self, fd: int, n: int, offset: int) -> bytes:
+        data = self._pread(fd, n, offset)
+        self.read[self.fds.get(fd, f"fd {fd}")] += len(data)
+        return data
 
     def arm(self) -> None:
         for module, name in ((manifests.audio, "inspect_wav"), (manifests.audio.wav, "inspect_wav"),
@@ -139,6 +151,9 @@ class Spy:
             self.monkeypatch.setattr(module, name, _forbid(f"{module.__name__}.{name}"))
         self.monkeypatch.setattr("labeling.audit.checks.sha256_file", _forbid("sha256_file"))
         self.monkeypatch.setattr(manifests.audio.wav, "open", self.open, raising=False)
+        # the audit opens most files itself, reading their header with os.pread
+        self.monkeypatch.setattr(os, "open", self.os_open)
+        self.monkeypatch.setattr(os, "pread", self.pread)
 
 
 @pytest.fixture
@@ -213,7 +228,8 @@ def test_audio_path_outside_is_a_pure_path_check(tmp_path: Path, stored: str, wh
 
 def _audit_in_memory(root: Path, rows: list[dict[str, Any]]) -> AuditInput:
     """An audit input built without the manifest reader, which may refuse such paths on its own."""
-    tables: dict[str, list[dict[str, Any]]] = {"downloads": rows}
+    names = list(dict.fromkeys(name for row in rows for name in row))
+    tables = {"downloads": {name: [row.get(name) for row in rows] for name in names}}
     inp = AuditInput(primary=("downloads", root / "manifests" / "downloads.csv"), folder=root / "manifests",
                      root=root, tables=tables, paths={}, taxonomy=load_taxonomy(None), overrides=Overrides())
     inp.view = join_view(tables)

@@ -42,6 +42,7 @@ class _CountingPool(concurrent.futures.ProcessPoolExecutor):
 def helper_always(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     """Every part that can go to the helper goes there, whatever the size; returns the jobs sent."""
     monkeypatch.setattr(load, "HELPER_MIN_BYTES", 0)
+    monkeypatch.setattr(load, "HELPER_START_BYTES", 0)
     monkeypatch.setattr(checks, "HELPER_MIN_FILES", 0)
     monkeypatch.setattr(run, "HELPER_MIN_TRACKS", 0)
     _CountingPool.jobs = []
@@ -115,9 +116,33 @@ def test_helper_share_balances_the_bytes_and_skips_small_folders() -> None:
              "splits": 4 * mb, "playlists": 1}
     away = helper_share(sizes)
     here = set(sizes) - away
-    moved = sum(sizes[n] for n in away) * load.HELPER_SHARE_COST
+    # the helper takes what this process needs last: claims (not joined), then the view's last tables
+    assert "claims" in away and "tracks" in here and "labels" in here
+    moved = load.HELPER_START_BYTES + sum(sizes[n] for n in away) * load.HELPER_SHARE_COST
     kept = sum(sizes[n] for n in here)
     assert away and here and abs(moved - kept) <= max(sizes.values())
+
+
+def test_the_view_joins_tables_in_order_whatever_order_they_arrive() -> None:
+    tables = {
+        "tracks": {"track_id": ["a", "b"], "title": ["A", "B"], "isrc": ["X1", None]},
+        "downloads": {"track_id": ["b", "c"], "status": ["ok", "failed"], "isrc": ["X2", None]},
+        "training": {"track_id": ["a"], "title": ["A (edit)"], "isrc": [None]},
+    }
+    expected = load.join_view(tables)
+    for order in (["training", "downloads", "tracks"], ["downloads", "training", "tracks"]):
+        view = load.ViewJoin(tables)
+        for name in order:
+            view.offer(name, tables[name])
+        assert view.result() == expected
+    assert expected["a"] == {"track_id": "a", "in_tables": ["tracks", "training"], "title": "A (edit)",
+                             "isrc": "X1"}  # a later value wins; a later empty one does not
+    assert expected["b"]["download_status"] == "ok" and expected["b"]["isrc"] == "X2"
+    assert expected["c"]["in_tables"] == ["downloads"] and expected["c"]["isrc"] is None
+    unfinished = load.ViewJoin(tables)
+    unfinished.offer("training", tables["training"])
+    with pytest.raises(RuntimeError, match="waits for tracks, downloads"):
+        unfinished.result()
 
 
 def test_workers_option_on_the_command_line(tmp_path: Path) -> None:

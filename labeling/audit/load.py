@@ -238,12 +238,11 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
     tables: dict[str, Columns] = {}
     risky: list[RiskyCell] = []
     for name in names:
-        outcome = outcomes.get(name)
-        if outcome is None:
+        if name not in outcomes:
             continue  # after a table that failed here
-        if outcome[0] != "ok":
-            _raise(paths[name], name, outcome, taxonomy)
-        tables[name], cells = outcome[1], outcome[2]
+        if outcomes[name][0] != "ok":
+            _raise(paths[name], name, outcomes[name], taxonomy)
+        tables[name], cells = outcomes[name][1], outcomes[name][2]
         risky += cells
         log.info("validated %s (%d rows)", paths[name], row_count(tables[name]))
     return tables, risky

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Generic, TypeVar
 
+from manifests.io import gc_paused
 from manifests.workers import end_with_owner
 
 log = logging.getLogger(__name__)
@@ -27,9 +28,13 @@ T = TypeVar("T")
 
 
 def _call_packed(job: bytes) -> bytes:
-    """In the helper process: unpickle ``(fn, args)``, call it, and pickle the answer here too."""
-    fn, args = pickle.loads(job)
-    return pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
+    """In the helper process: unpickle ``(fn, args)``, call it, and pickle the answer here too.
+
+    The collector is paused meanwhile, as in the audit's own process (see ``gc_paused``).
+    """
+    with gc_paused():
+        fn, args = pickle.loads(job)
+        return pickle.dumps(fn(*args), protocol=pickle.HIGHEST_PROTOCOL)
 
 
 class Pending(Generic[T]):

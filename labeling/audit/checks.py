@@ -280,14 +280,17 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
 
     patterns: Counter[_Tops] = Counter()  # in the order first seen, as the tracks are sorted
     verdicts: dict[_Tops, str] = {}
+    details: dict[_Tops, str] = {}  # what a disagreement says, once per pattern
     for tid in sorted(by_track):
         tops = tuple((source, _top(genres)) for source, genres in sorted(by_track[tid].items()) if genres)
         patterns[tops] += 1
         verdict = verdicts.get(tops)
         if verdict is None:
             verdict = verdicts[tops] = judge(tops)
+            if verdict == "disagree":
+                details[tops] = "; ".join(f"{s}: {', '.join(t)}" for s, t in tops)
         if verdict == "disagree":
-            sec.flag(tid, "source_disagreement", "; ".join(f"{s}: {', '.join(t)}" for s, t in tops))
+            sec.flag(tid, "source_disagreement", details[tops])
     outcomes: Counter[str] = Counter()
     pair_n: Counter[tuple[str, str]] = Counter()
     pair_agree: Counter[tuple[str, str]] = Counter()
@@ -409,16 +412,26 @@ def check_duplicates(inp: AuditInput, opts: AuditOptions) -> Section:
 
 def _leaks(entries: Iterable[dict[str, Any]], keys_of: Callable[[dict[str, Any]], Iterable[tuple[str, str]]]
            ) -> list[tuple[str, dict[str, list[str]]]]:
-    """(display name, split -> track IDs) for every key found in more than one split."""
-    where: dict[str, dict[str, list[str]]] = defaultdict(lambda: defaultdict(list))
+    """(display name, split -> track IDs) for every key found in more than one split.
+
+    A track counts once per key; a key's display name is the first one seen (tracks sorted by
+    ID, a track's (key, name) pairs sorted).
+    """
+    where: dict[str, dict[str, list[str]]] = {}
     names: dict[str, str] = {}
     for e in sorted(entries, key=lambda e: e["track_id"]):
-        seen: set[str] = set()
+        tid, split = e["track_id"], e["split"]
         for key, name in sorted(keys_of(e)):
-            if key not in seen:
-                seen.add(key)
-                where[key][e["split"]].append(e["track_id"])
-                names.setdefault(key, name)
+            by_split = where.get(key)
+            if by_split is None:
+                where[key] = {split: [tid]}
+                names[key] = name
+                continue
+            ids = by_split.get(split)
+            if ids is None:
+                by_split[split] = [tid]
+            elif ids[-1] != tid:  # the same key twice on one track counts once
+                ids.append(tid)
     out = [(names[k], {s: v[s] for s in SPLITS if s in v}) for k, v in where.items() if len(v) > 1]
     return sorted(out, key=lambda item: (-sum(len(v) for v in item[1].values()), item[0]))
 

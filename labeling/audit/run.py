@@ -83,10 +83,17 @@ def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = N
               out_dir: Path | str | None = None, taxonomy: Path | str | None = None,
               options: AuditOptions | None = None) -> AuditResult:
     """Audit a manifest and its siblings; write report.md, PNG plots, flagged.csv and summary.json."""
-    opts = options or AuditOptions()
+    # The collector stays off until the tables and the joined view are gone (freed as _audit
+    # returns): switched back on while they live, its first full pass walks millions of objects.
+    with gc_paused():
+        return _audit(manifest, data, out_dir, taxonomy, options or AuditOptions())
+
+
+def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path | str | None,
+           taxonomy: Path | str | None, opts: AuditOptions) -> AuditResult:
     # a bar on a terminal only (a large folder takes seconds per phase); log lines say the same with -v
     bar = tqdm(total=len(ALL_CHECKS) + 2, desc="audit", unit="step", disable=None, leave=False)
-    with bar, Background(opts.workers) as background, gc_paused():
+    with bar, Background(opts.workers) as background:
         began = time.perf_counter()
         bar.set_postfix_str("reading and validating the tables")
         inp = load_input(manifest, data=data, taxonomy_path=taxonomy, background=background)

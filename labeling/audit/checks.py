@@ -172,21 +172,25 @@ def check_labels(inp: AuditInput, opts: AuditOptions) -> Section:
     rows = labelled(inp)
     if not rows and not inp.has("labels"):
         return _skipped("labels", "Genres and labels", "needs a labels or training table")
-    counts: Counter[str] = Counter()
-    tops: Counter[str] = Counter()
-    per_split: dict[str, Counter[str]] = defaultdict(Counter)
-    pairs: Counter[tuple[str, str]] = Counter()
+    # every track's genres (and pairs) go into lists, counted once at the end: a Counter.update
+    # per track costs more than the counting itself
+    every: list[str] = []
+    top_list: list[str] = []
+    split_lists: dict[str, list[str]] = defaultdict(list)
+    pair_list: list[tuple[str, str]] = []
     n_multi = 0
     for e in rows:
         genres = sorted(g for g, w in (e.get("genres") or {}).items() if w > 0)
-        counts.update(genres)
+        every += genres
         if e.get("top_genre"):
-            tops[e["top_genre"]] += 1
+            top_list.append(e["top_genre"])
         if e.get("split"):
-            per_split[e["split"]].update(genres)
+            split_lists[e["split"]] += genres
         if len(genres) > 1:
             n_multi += 1
-        pairs.update(combinations(genres, 2))
+            pair_list += combinations(genres, 2)
+    counts, tops, pairs = Counter(every), Counter(top_list), Counter(pair_list)
+    per_split = {split: Counter(genres) for split, genres in split_lists.items()}
     order = sorted(counts, key=lambda g: (-counts[g], g))
     sec.data.update(tracks=len(rows), multi=n_multi, counts=counts, tops=tops, order=order,
                     per_split={s: per_split[s] for s in SPLITS if s in per_split}, pairs=pairs)
@@ -807,7 +811,9 @@ def check_matches(inp: AuditInput, opts: AuditOptions) -> Section:
     if not rows:
         return _skipped("matches", title, "needs match scores (downloads table or training manifest)")
     sec = Section("matches", title)
-    pinned = {e["track_id"] for e in rows if inp.overrides.get(e["track_id"]).pinned_video == e["youtube_id"]}
+    by_id = {e["track_id"]: e for e in rows}
+    pinned = {tid for tid, override in inp.overrides.by_track.items()
+              if tid in by_id and override.pinned_video == by_id[tid]["youtube_id"]}
     ranked = sorted(rows, key=lambda e: (e["match_score"], e["track_id"]))
     reviewable = [e for e in ranked if e["track_id"] not in pinned]
     # at most a tenth of the matches, so a small collection is not all "lowest"

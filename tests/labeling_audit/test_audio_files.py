@@ -264,6 +264,26 @@ def test_paths_out_of_the_data_folder_are_flagged_and_never_opened(tmp_path: Pat
     assert "symbolic link" in detail and "not opened" in detail
 
 
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_odd_entries_where_a_file_should_be_are_flagged_without_hanging(tmp_path: Path) -> None:
+    """A named pipe would block a plain open until a writer came; a folder or an unreadable file is no WAV."""
+    root = tmp_path / "data"
+    (root / "audio" / "t-folder.wav").mkdir(parents=True)
+    os.mkfifo(root / "audio" / "t-pipe.wav")
+    sf.write(root / "audio" / "t-locked.wav", _tone(SECONDS), 16000, subtype="PCM_16")
+    (root / "audio" / "t-locked.wav").chmod(0)
+    sf.write(root / "audio" / "t-fine.wav", _tone(SECONDS), 16000, subtype="PCM_16")
+    rows = [{"track_id": tid, "status": "ok", "audio_path": f"audio/{tid}.wav", "sample_rate": 16000,
+             "audio_duration_s": SECONDS} for tid in ("t-folder", "t-pipe", "t-locked", "t-fine")]
+    section = check_audio(_audit_in_memory(root, rows), AuditOptions(plots=False))
+    found = _found(section.findings)
+    assert found["audio_file_missing"] >= {"t-folder", "t-pipe"}
+    if os.geteuid() != 0:  # root reads a file whatever its mode
+        assert "t-locked" in found["audio_file_missing"]
+        assert "cannot be read" in next(f.detail for f in section.findings if f.track_id == "t-locked")
+    assert all("t-fine" not in ids for ids in found.values())
+
+
 def test_a_symlink_out_of_the_folder_through_the_real_reader(tmp_path: Path, spy: Spy) -> None:
     """End to end: a link inside ``audio/`` passes any manifest reader, the audit still does not follow it."""
     layout = _build(tmp_path / "data")

@@ -35,11 +35,13 @@ from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.ids import is_unknown_artist, normalize_text, normalize_title
 from manifests.layout import Layout
+from manifests.overrides import Overrides
 from manifests.schema import SPLITS
 
 from ..splits import artist_key
+from ..taxonomy import Taxonomy
 from .background import Background, Done, Pending
-from .load import AuditInput
+from .load import AuditInput, kept_table
 
 log = logging.getLogger(__name__)
 
@@ -249,7 +251,12 @@ _Tops = tuple[tuple[str, tuple[str, ...]], ...]
 
 
 def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
-    """Per track: do the sources agree on the top genre? Per source pair: how often?
+    """Per track: do the sources agree on the top genre? Per source pair: how often?"""
+    return sources_section(inp, catalogue(inp))
+
+
+def sources_section(inp: AuditInput, tracks: Container[str]) -> Section:
+    """:func:`check_sources` over the catalogue's ``tracks`` (what the helper process needs to know of it).
 
     Tracks are grouped by what their sources rank first: a hundred thousand tracks show a
     few thousand such patterns, and each pattern is judged once.
@@ -258,7 +265,7 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
     if not inp.has("claims") and not inp.has("labels"):
         return _skipped("sources", title, "needs a claims or labels table")
     sec = Section("sources", title)
-    by_track, origin = _source_genres(inp, catalogue(inp))
+    by_track, origin = _source_genres(inp, tracks)
     tax = inp.taxonomy
 
     roots: dict[str, str] = {}  # a few hundred genres
@@ -315,11 +322,15 @@ def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
 
 def check_unmapped(inp: AuditInput, opts: AuditOptions) -> Section:
     """Raw genre strings the taxonomy does not map, with how often they occur."""
+    return unmapped_section(inp, inp.dropped)
+
+
+def unmapped_section(inp: AuditInput, dropped: Container[str]) -> Section:
+    """:func:`check_unmapped` leaving out the ``dropped`` tracks (what the helper process needs to know of them)."""
     title = "Unmapped raw genres"
     if not inp.has("claims") and not inp.has("labels"):
         return _skipped("unmapped", title, "needs a claims or labels table")
     sec = Section("unmapped", title)
-    dropped = inp.dropped
     per_raw: dict[str, dict[str, Any]] = {}
     per_track: dict[str, set[str]] = defaultdict(set)
     if inp.has("claims"):
@@ -669,7 +680,7 @@ def start_file_checks(inp: AuditInput, opts: AuditOptions, background: Backgroun
         return None
     items = [(e["track_id"], e.get("audio_path"), e.get("audio_duration_s"))
              for e in sorted(ready_files(inp), key=lambda e: e["track_id"])]
-    return background.submit(check_files, inp.root, items, big=len(items) >= HELPER_MIN_FILES)
+    return background.submit(check_files, inp.root, items, big=len(items) >= HELPER_MIN_FILES, movable=True)
 
 
 def check_audio(inp: AuditInput, opts: AuditOptions,
@@ -858,19 +869,67 @@ ALL_CHECKS: tuple[Callable[[AuditInput, AuditOptions], Section], ...] = (
     check_durations, check_matches, check_formulas)
 
 
+#: The checks that read only the claims table: they run where it is (the helper process, when it kept it).
+CLAIM_CHECKS = (check_sources, check_unmapped)
+#: A section as plain data, to cross between processes: (key, title, ran, skipped_because, findings, data).
+PlainSection = tuple[str, str, bool, str, list[tuple[str, str, str, str]], dict[str, Any]]
+
+
+def _plain(sec: Section) -> PlainSection:
+    findings = [(f.track_id, f.check, f.severity, f.detail) for f in sec.findings]
+    return sec.key, sec.title, sec.ran, sec.skipped_because, findings, sec.data
+
+
+def _unplain(plain: PlainSection) -> Section:
+    key, title, ran, because, findings, data = plain
+    return Section(key, title, ran, because, [Finding(*f) for f in findings], data)
+
+
+def claim_checks(path: str, taxonomy: Taxonomy, tracks: frozenset[str], dropped: frozenset[str]
+                 ) -> tuple[PlainSection, PlainSection]:
+    """In the helper process: source agreement and unmapped genres over the claims table it kept."""
+    claims = Path(path)
+    inp = AuditInput(primary=("claims", claims), folder=claims.parent, root=claims.parent,
+                     tables={"claims": kept_table(path)}, paths={"claims": claims}, taxonomy=taxonomy,
+                     overrides=Overrides())
+    return _plain(sources_section(inp, tracks)), _plain(unmapped_section(inp, dropped))
+
+
+def start_claim_checks(inp: AuditInput, background: Background) -> Pending[tuple[PlainSection, PlainSection]] | None:
+    """:func:`claim_checks` in the helper process when it kept the claims table; else None (they run here)."""
+    if "claims" not in inp.kept:
+        return None
+    job = background.submit(claim_checks, str(inp.paths["claims"]), inp.taxonomy, frozenset(inp.catalogue),
+                            inp.dropped, big=True)
+    assert isinstance(job, Pending), "a kept table implies a helper process"
+    return job
+
+
 def run_checks(inp: AuditInput, opts: AuditOptions, background: Background | None = None,
                on_section: Callable[[Section], None] | None = None) -> list[Section]:
-    """Every check in order; the audio files' headers are read meanwhile (in the helper process when large).
+    """Every check; the audio files' headers are read meanwhile (in the helper process when large).
 
-    ``on_section`` is called with each section as soon as it is finished (the plots start there).
+    When the helper kept the claims table, the checks on it run there too, after the headers,
+    while this process does the rest. ``on_section`` is called with each section as soon as it
+    is finished (the plots start there); the sections come back in ``ALL_CHECKS`` order.
     """
-    files = start_file_checks(inp, opts, background or Background())
-    sections = []
-    for check in ALL_CHECKS:
-        section = check_audio(inp, opts, files) if check is check_audio else check(inp, opts)
+    background = background or Background()
+    files = start_file_checks(inp, opts, background)
+    claims = start_claim_checks(inp, background)
+    done: dict[Callable[[AuditInput, AuditOptions], Section], Section] = {}
+
+    def finished(check: Callable[[AuditInput, AuditOptions], Section], section: Section) -> None:
         log.debug("%s: %s", section.title, f"{len(section.findings)} findings" if section.ran
-                 else f"skipped ({section.skipped_because})")
-        sections.append(section)
+                  else f"skipped ({section.skipped_because})")
+        done[check] = section
         if on_section is not None:
             on_section(section)
-    return sections
+
+    for check in ALL_CHECKS:
+        if claims is not None and check in CLAIM_CHECKS:
+            continue
+        finished(check, check_audio(inp, opts, files) if check is check_audio else check(inp, opts))
+    if claims is not None:
+        for check, plain in zip(CLAIM_CHECKS, claims.result(), strict=True):
+            finished(check, _unplain(plain))
+    return [done[check] for check in ALL_CHECKS]

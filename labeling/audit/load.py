@@ -75,15 +75,23 @@ class AuditInput:
     risky_cells: list[RiskyCell] = field(default_factory=list)
     #: track_id -> every known column of the track, joined over the tables
     view: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: tables read, validated and kept by the helper process (their checks run there): name -> rows
+    kept: dict[str, int] = field(default_factory=dict)
 
     def has(self, table: str) -> bool:
-        return table in self.tables
+        return table in self.tables or table in self.kept
+
+    def row_count(self, table: str) -> int:
+        return self.kept[table] if table in self.kept else row_count(self.tables.get(table, {}))
 
     def columns(self, table: str, *names: str) -> list[list[Any]]:
         """The named columns of a table, to ``zip`` row by row; a column it lacks reads as all None.
 
-        A table the audit did not find has no rows: every column is then empty.
+        A table the audit did not find has no rows: every column is then empty. A table the
+        helper process kept is not here at all (asking for it is a mistake, not an empty table).
         """
+        if table in self.kept:
+            raise RuntimeError(f"the {table} table is held by the audit's helper process")
         held = self.tables.get(table, {})
         n = row_count(held)
         return [held[name] if name in held else [None] * n for name in names]
@@ -149,15 +157,32 @@ def locate(manifest: Path | str | None, data: Path | str | None) -> tuple[Path |
     return primary, folder, root
 
 
-def _read_job(path: str, name: str, genres: frozenset[str]) -> tuple[Any, ...]:
-    """Read and validate one table, and find its risky cells: ``("ok", columns, risky)`` or the error as data.
+#: Tables the helper process keeps when it reads them: their checks run there (``kept_table``).
+KEPT_BY_HELPER = frozenset({"claims"})
+#: In the helper process: path -> the columns of a table it read and keeps for a later job.
+_KEPT: dict[str, Columns] = {}
+
+
+def kept_table(path: str) -> Columns:
+    """In the helper process: the table read from ``path`` and kept there, handed over once."""
+    return _KEPT.pop(path)
+
+
+def _read_job(path: str, name: str, genres: frozenset[str], keep: bool = False) -> tuple[Any, ...]:
+    """Read and validate one table, and find its risky cells: ``("ok", columns, risky, rows)`` or the error as data.
 
     Runs in this process or in the audit's helper process; an error comes back as plain fields
-    (a ``ManifestError`` cannot be unpickled) and :func:`_raise` rebuilds it.
+    (a ``ManifestError`` cannot be unpickled) and :func:`_raise` rebuilds it. With ``keep`` (in
+    the helper) the columns stay there for :func:`kept_table`, and None comes back instead.
     """
     table = TABLES[name]
     try:
-        return "ok", read_columns(Path(path), table, known_genres=genres), _risky_cells(Path(path), table)
+        columns = read_columns(Path(path), table, known_genres=genres)
+        risky = _risky_cells(Path(path), table)
+        if keep:
+            _KEPT[path] = columns
+            return "ok", None, risky, row_count(columns)
+        return "ok", columns, risky, row_count(columns)
     except MissingTable:
         return ("missing",)
     except ManifestError as exc:
@@ -211,16 +236,19 @@ def helper_share(sizes: Mapping[str, int]) -> set[str]:
     return best
 
 
-def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Taxonomy,
-                background: Background, view: ViewJoin | None = None) -> tuple[dict[str, Columns], list[RiskyCell]]:
+def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Taxonomy, background: Background,
+                view: ViewJoin | None = None) -> tuple[dict[str, Columns], dict[str, int], list[RiskyCell]]:
     """Every table of ``paths`` read and validated (some in the helper process), and their risky cells.
 
-    The first invalid table in ``paths`` order is the one reported, wherever it was read.
-    Tables are offered to ``view`` as they arrive: this process joins its own while the helper reads.
+    Returns the tables here, the row counts of those the helper keeps (``KEPT_BY_HELPER``), and
+    the risky cells. The first invalid table in ``paths`` order is the one reported, wherever it
+    was read. Tables are offered to ``view`` as they arrive: this process joins its own while the
+    helper reads.
     """
     names = list(paths)
     away = helper_share({n: paths[n].stat().st_size for n in names}) if background.enabled else set()
-    pending = {n: background.submit(_read_job, str(paths[n]), n, genres, big=True) for n in names if n in away}
+    pending = {n: background.submit(_read_job, str(paths[n]), n, genres, n in KEPT_BY_HELPER, big=True)
+               for n in names if n in away}
     outcomes: dict[str, tuple[Any, ...]] = {}
     for name in names:
         if name in away:
@@ -233,19 +261,24 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
             view.offer(name, outcome[1])
     for name, future in pending.items():
         outcomes[name] = future.result()  # unpickled now, once this process has read its own
-        if view is not None and outcomes[name][0] == "ok":
+        if view is not None and outcomes[name][0] == "ok" and outcomes[name][1] is not None:
             view.offer(name, outcomes[name][1])
     tables: dict[str, Columns] = {}
+    kept: dict[str, int] = {}
     risky: list[RiskyCell] = []
     for name in names:
         if name not in outcomes:
             continue  # after a table that failed here
         if outcomes[name][0] != "ok":
             _raise(paths[name], name, outcomes[name], taxonomy)
-        tables[name], cells = outcomes[name][1], outcomes[name][2]
+        _, columns, cells, rows = outcomes[name]
+        if columns is None:
+            kept[name] = rows
+        else:
+            tables[name] = columns
         risky += cells
-        log.info("validated %s (%d rows)", paths[name], row_count(tables[name]))
-    return tables, risky
+        log.info("validated %s (%d rows)%s", paths[name], rows, " (kept by the helper)" if columns is None else "")
+    return tables, kept, risky
 
 
 #: Where a cell can start in CSV text (after a newline, a comma or an opening quote; or the very
@@ -310,14 +343,14 @@ def load_input(manifest: Path | str | None = None, *, data: Path | str | None = 
         primary = (primary_table.name, primary_path)
 
     view = ViewJoin(paths)
-    tables, risky = read_tables({n: p for n, p in paths.items() if n != "overrides"}, genres, taxonomy,
+    tables, kept, risky = read_tables({n: p for n, p in paths.items() if n != "overrides"}, genres, taxonomy,
                                 background or Background(), view)
     overrides = Overrides.load(paths["overrides"], genres) if "overrides" in paths else Overrides()
     if "overrides" in paths:
         tables["overrides"] = read_columns(paths["overrides"], TABLES["overrides"])
         risky += _risky_cells(paths["overrides"], TABLES["overrides"])
     data_in = AuditInput(primary=primary, folder=folder, root=root, tables=tables, paths=paths,
-                         taxonomy=taxonomy, overrides=overrides, risky_cells=risky)
+                         taxonomy=taxonomy, overrides=overrides, risky_cells=risky, kept=kept)
     data_in.view = view.result()  # before anything asks for the catalogue
     return data_in
 

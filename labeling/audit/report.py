@@ -15,7 +15,7 @@ from manifests.schema import SPLITS
 
 from . import audio_disagreement
 from .checks import CHECKS, FILE_CHECKS, SEVERITIES, AuditOptions, Finding, Section, describe, youtube_url
-from .load import AuditInput, row_count
+from .load import AuditInput
 
 
 def md(text: Any) -> str:
@@ -109,7 +109,7 @@ def render(inp: AuditInput, sections: Sequence[Section], opts: AuditOptions, plo
 
     out += ["## Manifests", "", "Every table below was validated against its schema before the checks ran.", ""]
     out += _table(("table", "file", "rows"),
-                  [(t, code(inp.paths[t]), row_count(inp.tables.get(t, {}))) for t in inp.paths], "llr")
+                  [(t, code(inp.paths[t]), inp.row_count(t)) for t in inp.paths], "llr")
     n_over = len(inp.overrides)
     if n_over:
         out += [f"Overrides: {_n(n_over, 'track')} with manual decisions; {_n(len(inp.dropped), 'track')} "

@@ -21,7 +21,7 @@ from .audio_disagreement import audio_section
 from .background import Background, Done, Pending
 from .checks import ALL_CHECKS, SEVERITIES, AuditOptions, Finding, Section, run_checks
 from .export import render_spreadsheet_csv
-from .load import AuditInput, load_input, row_count
+from .load import AuditInput, load_input
 from .plots import PLOTS, draw_plot, warm_up
 from .report import render
 
@@ -107,7 +107,8 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
             bar.set_postfix_str(section.title)
             for name, (key, _) in PLOTS.items():
                 if opts.plots and key == section.key:
-                    pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big)
+                    pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big,
+                                                       movable=True)
 
         if opts.plots and big:
             background.submit(warm_up, big=True)
@@ -117,10 +118,11 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
         findings = [f for s in sections for f in s.findings]
         bar.set_postfix_str("plots, flagged.csv and report.md")
         rows = flagged_rows(inp, findings)
-        flagged = background.submit(_flagged_csv, rows, big=big)
-        images = {name: png for name in PLOTS if name in pending and (png := pending[name].result())}
+        # asked for from the last sent: what the helper has not started yet, this process does itself
+        flagged = background.submit(_flagged_csv, rows, big=big, movable=True).result()
+        drawn = {name: pending[name].result() for name in reversed(pending)}
+        images = {name: png for name in PLOTS if (png := drawn.get(name))}
         text = render(inp, sections, opts, images, FLAGGED_NAME)
-        flagged.result()  # its errors, if any, before anything is written
         log.info("plots, flagged.csv and report.md made at %.1f s", time.perf_counter() - began)
         bar.update()
     target = Path(out_dir) if out_dir is not None else inp.root / "reports" / "audit"
@@ -131,13 +133,13 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
             (target / name).unlink()
     for name, png in images.items():
         atomic_write_bytes(target / name, png)
-    atomic_write_bytes(target / FLAGGED_NAME, flagged.result())
+    atomic_write_bytes(target / FLAGGED_NAME, flagged)
     summary = {
         "manifest": str(inp.primary[1]), "table": inp.primary[0],
         "severities": dict(Counter(f.severity for f in findings)),
         "checks": dict(sorted(Counter(f.check for f in findings).items())),
         "skipped_sections": {s.key: s.skipped_because for s in sections if not s.ran},
-        "tables": {name: row_count(columns) for name, columns in inp.tables.items()},
+        "tables": {name: inp.row_count(name) for name in [*inp.tables, *inp.kept]},
     }
     atomic_write_bytes(target / SUMMARY_NAME, (json.dumps(summary, indent=2, sort_keys=True) + "\n").encode())
     atomic_write_bytes(target / REPORT_NAME, text.encode("utf-8"))

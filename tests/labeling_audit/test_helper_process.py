@@ -8,9 +8,11 @@ with the audit done all in one process.
 from __future__ import annotations
 
 import concurrent.futures
+import os
 import pickle
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +63,7 @@ def test_two_processes_write_the_very_same_report(tmp_path: Path, helper_always:
     assert not helper_always
     together = _audit(layout, tmp_path / "two", workers=2)
     # tables, audio headers and plots all went to the helper ...
-    assert {"_read_job", "check_files", "draw_plot", "_flagged_csv"} <= set(helper_always)
+    assert {"_read_job", "check_files", "claim_checks", "draw_plot", "_flagged_csv"} <= set(helper_always)
     assert helper_always.count("_read_job") >= 1 and helper_always.count("draw_plot") >= 4
     # ... and every file came out byte for byte the same, plots included
     assert set(together) == set(alone) and set(OUTPUTS) <= set(alone)
@@ -184,3 +186,28 @@ def test_a_terminal_sees_the_audit_move_and_a_pipe_does_not(tmp_path: Path) -> N
     assert "audit:" in text and "step" in text and "Duplicates" in text, text
     piped = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0 and "step" not in piped.stderr
+
+
+def _pid_after(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+def _fail_here(message: str) -> None:
+    raise ValueError(message)
+
+
+def test_a_job_the_helper_has_not_started_runs_here_when_asked_for() -> None:
+    """The audit's tail: what the busy helper has not begun, this process does instead of waiting."""
+    with background.Background(2) as bg:
+        busy = bg.submit(_pid_after, 1.0, big=True)  # keeps the helper busy
+        queued = bg.submit(_pid_after, 0.0, big=True, movable=True)  # passed on to the helper at once
+        later = [bg.submit(_pid_after, 0.0, big=True, movable=True) for _ in range(3)]
+        stuck = bg.submit(_pid_after, 0.0, big=True)  # not movable: it waits for the helper
+        failing = bg.submit(_fail_here, "bad plot", big=True, movable=True)
+        with pytest.raises(ValueError, match="bad plot"):
+            failing.result()  # raised here, as it would have come from the helper
+        assert [job.result() for job in reversed(later)] == [os.getpid()] * 3
+        helper = busy.result()
+        assert helper != os.getpid()
+        assert queued.result() == helper and stuck.result() == helper

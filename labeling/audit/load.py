@@ -39,6 +39,16 @@ TEXT_KINDS = ("str", "list", "floatmap", "listmap")
 #: Order in which tables feed the joined per-track view; later tables win for shared columns.
 VIEW_ORDER = ("tracks", "labels", "downloads", "splits", "training")
 
+#: The columns of the joined view that the checks, the report and flagged.csv read (after the
+#: ``download_``/``label_`` renames); every other column is validated but not joined, which saves a
+#: third of the join. ``tests/labeling_audit/test_view_columns.py`` fails when the audit's code
+#: names a view column missing here.
+VIEW_COLUMNS = frozenset({
+    "album", "artists", "audio_duration_s", "audio_path", "download_reason", "download_status", "duration_ms",
+    "genres", "isrc", "label_reason", "label_status", "match_score", "origin", "release_date", "retryable",
+    "runner_up_id", "runner_up_score", "sha256", "sources", "split", "title", "top_genre", "unmapped",
+    "youtube_id"})
+
 #: A table as read: column name -> its values, one per row, in file order.
 Columns = dict[str, list[Any]]
 
@@ -361,8 +371,9 @@ class ViewJoin:
     track_id -> columns from every per-track table; downloads' status/reason become download_*.
     A later table's value wins, except that an empty one (None, [] or {}) only fills a gap. Only
     a column some earlier table also has can meet a value already there; every other column is
-    copied as it is. The work goes column by column: a table's rows find their entries once,
-    then every column is poured into them (a hundred thousand rows of five tables).
+    copied as it is. Only ``VIEW_COLUMNS`` are joined. The work goes column by column: a table's
+    rows find their entries once, then every column is poured into them (a hundred thousand rows
+    of five tables).
     """
 
     RENAMED = {"labels": {"status": "label_status", "reason": "label_reason"},
@@ -403,8 +414,8 @@ class ViewJoin:
             entries.append(entry)
         for column, values in columns.items():
             column = rename.get(column, column)
-            if column == "track_id":
-                continue
+            if column not in VIEW_COLUMNS:
+                continue  # track_id is there already; the rest nothing reads
             if column not in earlier:  # nothing to keep: every value as it is
                 for entry, value in zip(entries, values, strict=True):
                     entry[column] = value

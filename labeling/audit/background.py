@@ -1,12 +1,13 @@
 """A second process for the audit's big, independent parts, so a large audit uses two cores.
 
 At 100,000 tracks the audit is CPU-bound Python: validating seven tables, then a dozen checks.
-Two parts need nothing from the rest while they run: reading some of the tables, and
-checking every audio file's WAV header. :class:`Background` runs such a part in one helper
-process (spawned, so it shares no state and no threads with this one) while this process
-does the rest; small audits, ``--workers 1`` and one-core machines run everything here,
-in the same order, with the same results. Only plain data crosses between the two
-(rows, file lists, findings as tuples), never the audit's objects.
+Some parts need little from the rest while they run: reading some of the tables, checking
+every audio file's WAV header, the checks on the claims table (which the helper keeps), and
+drawing the plots. :class:`Background` runs such a part in one helper process (spawned, so
+it shares no state and no threads with this one) while this process does the rest; small
+audits, ``--workers 1`` and one-core machines run everything here, with the same results.
+Only plain data crosses between the two (columns, file lists, track IDs, sections as
+tuples), never the audit's objects.
 """
 
 from __future__ import annotations

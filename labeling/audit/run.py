@@ -75,7 +75,7 @@ def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ..
 
 
 def _flagged_csv(rows: list[tuple[str, ...]]) -> bytes:
-    """``flagged.csv``'s bytes from its rows (a job for the helper process in a large audit)."""
+    """``flagged.csv``'s bytes from its rows."""
     return render_spreadsheet_csv(FLAGGED_HEADER, rows).encode("utf-8-sig")
 
 
@@ -107,8 +107,7 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
             bar.set_postfix_str(section.title)
             for name, (key, _) in PLOTS.items():
                 if opts.plots and key == section.key:
-                    pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big,
-                                                       movable=True)
+                    pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big)
 
         if opts.plots and big:
             background.submit(warm_up, big=True)
@@ -118,10 +117,8 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
         findings = [f for s in sections for f in s.findings]
         bar.set_postfix_str("plots, flagged.csv and report.md")
         rows = flagged_rows(inp, findings)
-        # asked for from the last sent: what the helper has not started yet, this process does itself
-        flagged = background.submit(_flagged_csv, rows, big=big, movable=True).result()
-        drawn = {name: pending[name].result() for name in reversed(pending)}
-        images = {name: png for name in PLOTS if (png := drawn.get(name))}
+        flagged = _flagged_csv(rows)  # here, while the helper draws the last plots
+        images = {name: png for name in PLOTS if name in pending and (png := pending[name].result())}
         text = render(inp, sections, opts, images, FLAGGED_NAME)
         log.info("plots, flagged.csv and report.md made at %.1f s", time.perf_counter() - began)
         bar.update()

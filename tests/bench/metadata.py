@@ -169,6 +169,27 @@ def _time(fn: Callable[[], object]) -> tuple[float, float]:
     return time.perf_counter() - began, time.process_time() - cpu
 
 
+def calibrate(tries: int = 3) -> float:
+    """CPU seconds of a fixed pure-Python workload like the metadata stages' (best of ``tries``).
+
+    Measured right before each command: on a shared VM the same command runs up to 1.5x slower
+    from one hour to the next, and this figure moves with it. ``seconds / calib`` compares runs
+    made at different moments (or on different machines) where raw seconds cannot.
+    """
+    best = float("inf")
+    for _ in range(tries):
+        began = time.process_time()
+        rows: list[dict[str, Any]] = [{"track_id": f"t{i:015x}", "title": f"Song {i % 997}", "score": (i % 1000) / 1000}
+                                      for i in range(100_000)]
+        index = {row["track_id"]: row for row in rows}
+        groups: dict[str, list[str]] = {}
+        for row in sorted(rows, key=lambda r: (r["title"], r["track_id"])):
+            groups.setdefault(row["title"].lower(), []).append(row["track_id"])
+        sum(index[tid]["score"] for ids in groups.values() for tid in ids)
+        best = min(best, time.process_time() - began)
+    return best
+
+
 class Folder:
     """The generated folder and its pristine manifests, restored before each timed command."""
 
@@ -267,6 +288,7 @@ def run(data: Path, n: int, profile: bool, regenerate: bool, compare: bool = Fal
     }
     for step, argv in tqdm(commands.items(), desc="commands", unit="command", leave=False):
         load_before = os.getloadavg()[0]
+        calib = calibrate()
         runs = []
         for _ in range(repeat):  # best of --repeat: a shared machine only ever makes a run slower
             folder.restore()
@@ -275,7 +297,7 @@ def run(data: Path, n: int, profile: bool, regenerate: bool, compare: bool = Fal
         entry: dict[str, Any] = {"step": step, "kind": "command", "seconds": round(seconds, 3), "cpu_s": round(cpu, 3),
                                  "peak_rss_mb": round(rss, 1),
                                  "target_s": TARGETS_S.get(step), "ok": min(seconds, cpu) <= TARGETS_S.get(step, 1e9),
-                                 "load_before": round(load_before, 2),
+                                 "load_before": round(load_before, 2), "calibration_s": round(calib, 3),
                                  "output": last[:300]}
         if profile and not entry["ok"]:
             prof_dir.mkdir(parents=True, exist_ok=True)
@@ -299,19 +321,22 @@ def table_text(result: dict[str, Any]) -> str:
     lines = [f"metadata stages at {result['tracks']:,} tracks ({result['cpus']} CPUs); rows: "
              + ", ".join(f"{k} {v:,}" for k, v in result["rows"].items()),
              f"{'step':<22} {'wall s':>8} {'CPU s':>8} {'frame wall':>10} {'frame CPU':>9} {'peak MB':>8} "
-             f"{'target':>7}  within" + (f" {'csv-only wall':>13} {'csv-only CPU':>12}" if result.get("compare") else "")]
+             f"{'target':>7}  within {'calib s':>7}" + (f" {'csv-only wall':>13} {'csv-only CPU':>12}" if result.get("compare") else "")]
     for s in result["steps"]:
         frame = f"{s['frame_seconds']:10.2f} {s['frame_cpu_s']:9.2f}" if "frame_seconds" in s else " " * 20
         rss = f"{s['peak_rss_mb']:8.0f}" if "peak_rss_mb" in s else " " * 8
         old = f"   {s['csv_only_seconds']:13.2f} {s['csv_only_cpu_s']:12.2f}" if "csv_only_cpu_s" in s else ""
+        calib = f"{s['calibration_s']:7.2f}" if "calibration_s" in s else " " * 7
         lines.append(f"{s['step']:<22} {s['seconds']:8.2f} {s['cpu_s']:8.2f} {frame} {rss} {s['target_s']:7.1f}  "
-                     f"{'yes' if s['ok'] else 'NO ':<3}{old}")
+                     f"{'yes' if s['ok'] else 'NO ':<3}    {calib}{old}")
     if result.get("compare"):
         lines.append("csv-only: the same step with the pyarrow CSV path off (MANIFESTS_ARROW_CSV=0), run right after it")
     lines.append("within: the smaller of wall and CPU seconds at most the target (CPU for a one-process step, "
                  f"wall for one that uses both cores); commands: best of {result.get('repeat', 1)}; "
                  "load average before them: "
                  + ", ".join(f"{s['step']} {s['load_before']:.1f}" for s in result["steps"] if "load_before" in s))
+    lines.append("calib: CPU seconds of a fixed pure-Python workload right before the step (best of 3); the machine "
+                 "is slower when it is larger, so compare runs made at different moments by seconds / calib")
     return "\n".join(lines)
 
 

@@ -43,23 +43,12 @@ class Pending(Generic[T]):
 
     The pool's own thread would otherwise pickle the arguments and unpickle the answers of
     hundreds of thousands of rows while this process works, the two fighting over the GIL.
-    A movable job the helper has not started when its answer is asked for is taken back and
-    run here: this process would otherwise sit idle while the helper works through its queue.
     """
 
-    def __init__(self, future: Future[bytes], here: tuple[Callable[..., T], tuple[Any, ...]] | None = None) -> None:
+    def __init__(self, future: Future[bytes]) -> None:
         self._future = future
-        self._here = here
-        self._done: Done[T] | None = None
 
     def result(self) -> T:
-        if self._here is not None and self._future.cancel():  # still queued: the helper never sees it
-            fn, args = self._here
-            log.debug("running %s here: the helper had not started it", getattr(fn, "__name__", fn))
-            self._done = Done(fn, args)
-        self._here = None
-        if self._done is not None:
-            return self._done.result()
         answer: T = pickle.loads(self._future.result())  # from our own helper process
         return answer
 
@@ -93,13 +82,8 @@ class Background:
         self.enabled = workers > 1
         self._pool: ProcessPoolExecutor | None = None
 
-    def submit(self, fn: Callable[..., T], *args: Any, big: bool, movable: bool = False) -> Pending[T] | Done[T]:
-        """``fn(*args)`` in the helper process when ``big`` (and a helper is allowed), else now, here.
-
-        ``movable``: the job may run here after all, if the helper has not started it by the time
-        its answer is asked for (a pure function of its arguments; not one that needs what the
-        helper keeps).
-        """
+    def submit(self, fn: Callable[..., T], *args: Any, big: bool) -> Pending[T] | Done[T]:
+        """``fn(*args)`` in the helper process when ``big`` (and a helper is allowed), else now, here."""
         if not (self.enabled and big):
             return Done(fn, args)
         if self._pool is None:
@@ -108,7 +92,7 @@ class Background:
                                              initargs=(os.getpid(),))
             log.debug("started the audit's helper process")
         job = pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL)
-        return Pending(self._pool.submit(_call_packed, job), (fn, args) if movable else None)
+        return Pending(self._pool.submit(_call_packed, job))
 
     def close(self) -> None:
         if self._pool is not None:

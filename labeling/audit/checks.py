@@ -212,17 +212,24 @@ def check_labels(inp: AuditInput, opts: AuditOptions) -> Section:
 
 # ---------------------------------------------------------------- sources
 
+def _mapped_claims(inp: AuditInput) -> dict[str, str | None]:
+    """Each distinct raw genre of the claims table -> its canonical genre (None: unmapped).
+
+    A few thousand strings for hundreds of thousands of claims: each is mapped once.
+    """
+    return {raw: inp.taxonomy.map(raw) for raw in set(inp.columns("claims", "raw_genre")[0])}
+
+
 def _source_genres(inp: AuditInput, tracks: Container[str]) -> tuple[dict[str, dict[str, dict[str, float]]], str]:
     """track -> source -> canonical genre -> strength, from claims (mapped now) or the labels table."""
     out: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     if inp.has("claims"):
-        mapped: dict[str, str | None] = {}  # a few thousand raw strings for hundreds of thousands of claims
-        tax_map = inp.taxonomy.map
+        mapped = _mapped_claims(inp)
         for tid, source, raw, weight in zip(*inp.columns("claims", "track_id", "source", "raw_genre", "weight"),
                                             strict=True):
             if tid not in tracks:
                 continue
-            genre = mapped[raw] if raw in mapped else mapped.setdefault(raw, tax_map(raw))
+            genre = mapped[raw]
             if genre is None:
                 continue
             held = out[tid][source]
@@ -334,9 +341,9 @@ def unmapped_section(inp: AuditInput, dropped: Container[str]) -> Section:
     per_raw: dict[str, dict[str, Any]] = {}
     per_track: dict[str, set[str]] = defaultdict(set)
     if inp.has("claims"):
-        known = {raw for raw in set(inp.columns("claims", "raw_genre")[0]) if inp.taxonomy.map(raw) is not None}
+        mapped = _mapped_claims(inp)
         for tid, source, raw in zip(*inp.columns("claims", "track_id", "source", "raw_genre"), strict=True):
-            if raw in known or tid in dropped:
+            if mapped[raw] is not None or tid in dropped:
                 continue
             info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
             info["claims"] += 1
@@ -539,7 +546,7 @@ class _Found:
 class _PlainFiles:
     """Audio files in folders with no symbolic link between them and the data folder, opened directly.
 
-    ``audio_path_outside`` and ``AuditInput.audio_file`` resolve every path component of every
+    ``audio_path_outside`` and ``Layout.resolve`` resolve every path component of every
     file (a dozen system calls each); for a plain file in a plain folder their answer is known:
     inside, at ``root / stored``. Anything else (a link, an odd path) takes their exact path.
     """
@@ -680,7 +687,7 @@ def start_file_checks(inp: AuditInput, opts: AuditOptions, background: Backgroun
         return None
     items = [(e["track_id"], e.get("audio_path"), e.get("audio_duration_s"))
              for e in sorted(ready_files(inp), key=lambda e: e["track_id"])]
-    return background.submit(check_files, inp.root, items, big=len(items) >= HELPER_MIN_FILES, movable=True)
+    return background.submit(check_files, inp.root, items, big=len(items) >= HELPER_MIN_FILES)
 
 
 def check_audio(inp: AuditInput, opts: AuditOptions,

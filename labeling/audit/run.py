@@ -20,7 +20,7 @@ from manifests.io import atomic_write_bytes, gc_paused
 from .audio_disagreement import audio_section
 from .background import Background, Done, Pending
 from .checks import ALL_CHECKS, SEVERITIES, AuditOptions, Finding, Section, run_checks
-from .export import render_spreadsheet_csv
+from .export import spreadsheet_csv_bytes
 from .load import AuditInput, load_input
 from .plots import PLOTS, draw_plot, warm_up
 from .report import render
@@ -74,11 +74,6 @@ def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ..
     return rows
 
 
-def _flagged_csv(rows: list[tuple[str, ...]]) -> bytes:
-    """``flagged.csv``'s bytes from its rows."""
-    return render_spreadsheet_csv(FLAGGED_HEADER, rows).encode("utf-8-sig")
-
-
 def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = None,
               out_dir: Path | str | None = None, taxonomy: Path | str | None = None,
               options: AuditOptions | None = None) -> AuditResult:
@@ -117,7 +112,7 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
         findings = [f for s in sections for f in s.findings]
         bar.set_postfix_str("plots, flagged.csv and report.md")
         rows = flagged_rows(inp, findings)
-        flagged = _flagged_csv(rows)  # here, while the helper draws the last plots
+        flagged = spreadsheet_csv_bytes(FLAGGED_HEADER, rows)  # here, while the helper draws the last plots
         images = {name: png for name in PLOTS if name in pending and (png := pending[name].result())}
         text = render(inp, sections, opts, images, FLAGGED_NAME)
         log.info("plots, flagged.csv and report.md made at %.1f s", time.perf_counter() - began)

@@ -8,11 +8,9 @@ with the audit done all in one process.
 from __future__ import annotations
 
 import concurrent.futures
-import os
 import pickle
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -187,27 +185,3 @@ def test_a_terminal_sees_the_audit_move_and_a_pipe_does_not(tmp_path: Path) -> N
     piped = subprocess.run(argv, cwd=REPO, capture_output=True, text=True, timeout=120)
     assert piped.returncode == 0 and "step" not in piped.stderr
 
-
-def _pid_after(seconds: float) -> int:
-    time.sleep(seconds)
-    return os.getpid()
-
-
-def _fail_here(message: str) -> None:
-    raise ValueError(message)
-
-
-def test_a_job_the_helper_has_not_started_runs_here_when_asked_for() -> None:
-    """The audit's tail: what the busy helper has not begun, this process does instead of waiting."""
-    with background.Background(2) as bg:
-        busy = bg.submit(_pid_after, 1.0, big=True)  # keeps the helper busy
-        queued = bg.submit(_pid_after, 0.0, big=True, movable=True)  # passed on to the helper at once
-        later = [bg.submit(_pid_after, 0.0, big=True, movable=True) for _ in range(3)]
-        stuck = bg.submit(_pid_after, 0.0, big=True)  # not movable: it waits for the helper
-        failing = bg.submit(_fail_here, "bad plot", big=True, movable=True)
-        with pytest.raises(ValueError, match="bad plot"):
-            failing.result()  # raised here, as it would have come from the helper
-        assert [job.result() for job in reversed(later)] == [os.getpid()] * 3
-        helper = busy.result()
-        assert helper != os.getpid()
-        assert queued.result() == helper and stuck.result() == helper

@@ -20,12 +20,13 @@ from collections.abc import Callable, Container, Iterable
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path, PurePosixPath, PureWindowsPath
-from typing import Any
+from typing import Any, NamedTuple
 
 from manifests.audio import (
     CANONICAL_HEADER_BYTES,
     SAMPLE_RATE,
     WAV_PROBLEMS,
+    canonical_and_sound,
     canonical_header,
     check_wav_file,
     header_problems,
@@ -533,9 +534,11 @@ _OPEN_FLAGS = (os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBL
 _OPEN_PLAIN = hasattr(os, "O_NOFOLLOW") and hasattr(os, "pread")
 
 
-@dataclass(frozen=True)
-class _Found:
-    """A file looked up the fast way: its path, whether it is a regular file, and its first bytes and size."""
+class _Found(NamedTuple):
+    """A file looked up the fast way: its path, whether it is a regular file, and its first bytes and size.
+
+    A named tuple: made once per audio file, it costs a third of a frozen dataclass.
+    """
 
     path: str
     is_file: bool
@@ -553,6 +556,7 @@ class _PlainFiles:
 
     def __init__(self, root: Path) -> None:
         self.root = root
+        self.base = os.path.join(root, "")  # + a relative path: what os.path.join gives, at a string's cost
         self.plain: dict[str, bool] = {}
 
     def lookup(self, stored: str) -> _Found | None:
@@ -563,8 +567,8 @@ class _PlainFiles:
         """
         if _outside_by_text(stored):
             return None
-        path = os.path.join(self.root, stored)
-        folder = os.path.dirname(path)
+        path = self.base + stored  # relative: _outside_by_text let no root or drive through
+        folder = path.rpartition("/")[0]
         plain = self.plain.get(folder)
         if plain is None:
             parent = Path(folder)
@@ -661,6 +665,10 @@ def check_files(root: Path, items: list[FileItem]) -> FileChecks:
         elif not is_file:
             out.findings.append((tid, "audio_file_missing", f"{stored} not found under {root}"))
             out.missing += 1
+        elif known is not None and known.head is not None and canonical_and_sound(
+                known.head, known.size, expected_s=expected_s, sample_rate=SAMPLE_RATE):
+            out.checked += 1  # nearly every file: nothing to say, and nothing built to say it
+            out.opened[tid] = known.path
         else:
             out.checked += 1
             problems = _file_problems(stored, str(path), expected_s, known)

@@ -25,6 +25,7 @@ from .wav import (
     AudioRejected,
     WavHeader,
     WavProblem,
+    canonical_and_sound,
     canonical_header,
     check_wav_file,
     header_problems,
@@ -38,7 +39,7 @@ SAMPLE_RATE = 16000
 
 __all__ = [
     "CANONICAL_HEADER_BYTES", "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "WAV_PROBLEMS", "AudioFacts",
-    "AudioRejected", "FFmpegError", "MediaInfo", "WavHeader", "WavProblem", "canonical_header", "check_wav_file",
-    "decode_audio", "ffmpeg_exe", "header_problems", "inspect_wav", "parse_header", "probe", "read_wav_header",
+    "AudioRejected", "FFmpegError", "MediaInfo", "WavHeader", "WavProblem", "canonical_and_sound",
+    "canonical_header", "check_wav_file", "decode_audio", "ffmpeg_exe", "header_problems", "inspect_wav", "parse_header", "probe", "read_wav_header",
     "stderr_tail", "stream_audio", "verify",
 ]

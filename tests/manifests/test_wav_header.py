@@ -160,3 +160,29 @@ def test_the_one_read_header_is_the_walked_header(tag: int, channels: int, rate:
         if read is _read_header and (first, fmt_length, data) == (b"RIFF", 16, b"data"):
             assert Counted.reads == 1  # the canonical header: one read, no walk
     assert results[0] == results[1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(tag=st.sampled_from([1, 3, 0xFFFE]), channels=st.sampled_from([1, 2]), rate=st.sampled_from([8000, 16000]),
+       bits=st.sampled_from([16, 24]), block=st.sampled_from([2, 4]), claimed=st.sampled_from(
+           [0, 0xFFFFFFFF, 31_998, 32_000, 32_002, 48_000, 64_000]), present=st.sampled_from(
+           [0, 1, 31_999, 32_000, 32_001, 48_000, 64_000]), expected=st.sampled_from([None, 1.0, 1.4, 1.6, 2.0, 3.0]),
+       first=st.sampled_from([b"RIFF", b"RF64"]), cut=st.integers(0, 44))
+def test_the_quick_verdict_never_passes_what_the_full_check_flags(
+        tag: int, channels: int, rate: int, bits: int, block: int, claimed: int, present: int,
+        expected: float | None, first: bytes, cut: int) -> None:
+    """``canonical_and_sound`` says True only where ``header_problems`` has nothing to say; and for a sound file."""
+    import struct
+
+    from manifests.audio import canonical_and_sound, canonical_header, header_problems
+
+    body = b"WAVEfmt " + struct.pack("<IHHIIHH", 16, tag, channels, rate, rate * block, block, bits)
+    raw = first + struct.pack("<I", 36 + present) + body + b"data" + struct.pack("<I", claimed)
+    head, size = raw[:44 - cut], 44 + present
+    sound = canonical_and_sound(head, size, expected_s=expected, sample_rate=RATE)
+    header = canonical_header(head, size)
+    if sound:
+        assert header is not None and header_problems(header, expected_s=expected, sample_rate=RATE) == []
+    exact = (first, tag, channels, rate, bits, block, cut) == (b"RIFF", 1, 1, RATE, 16, 2, 0)
+    if exact and header is not None and header_problems(header, expected_s=expected, sample_rate=RATE) == []:
+        assert sound

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-import re
+import itertools
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -47,15 +47,23 @@ def _safe_column(values: Sequence[Any]) -> Sequence[str]:
         texts: Sequence[str] = values
     else:
         texts = ["" if v is None else v if isinstance(v, str) else str(v) for v in values]
-    if not _MAYBE_TRIGGER.search("\n".join(texts)):
+    if not _maybe_trigger("\n".join(texts)):
         return texts
     triggers = _TRIGGER_CHARS
     return [("'" + text) if text[:1] in triggers else text for text in texts]
 
 
-#: A formula trigger at the start of a cell, in a column's cells joined by newlines (a newline inside a
-#: cell may give a false alarm: then every cell of the column is looked at on its own).
-_MAYBE_TRIGGER = re.compile(r"(?:\A|\n)[=+\-@\t\r]")
+#: A newline and a trigger: how a cell starting like a formula shows in a column's cells joined by newlines.
+_AFTER_NEWLINE = tuple("\n" + trigger for trigger in FORMULA_TRIGGERS)
+
+
+def _maybe_trigger(joined: str) -> bool:
+    """Whether some cell of a column joined by newlines may start like a formula.
+
+    A newline inside a cell may give a false alarm: then every cell of the column is looked at
+    on its own. Six substring searches take a fifth of one regex's time over the same text.
+    """
+    return joined[:1] in _TRIGGER_CHARS or any(pair in joined for pair in _AFTER_NEWLINE)
 
 
 def render_spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]], *,
@@ -67,10 +75,18 @@ def render_spreadsheet_csv(header: Sequence[str], rows: Iterable[Sequence[Any]],
     rows = list(rows)
     if len({len(row) for row in rows}) == 1:  # a table: column by column
         columns = [_safe_column(column) for column in zip(*rows, strict=True)]
-        writer.writerows(zip(*columns, strict=True))
+        table = zip(*columns, strict=True)
+        # in slices: one writerows call never lets go of the interpreter lock, and the audit's
+        # own threads (feeding its helper process) need it now and then
+        while chunk := list(itertools.islice(table, _ROWS_PER_CALL)):
+            writer.writerows(chunk)
     else:
         writer.writerows(_safe_column(row) for row in rows)
     return out.getvalue()
+
+
+#: Rows one ``writerows`` call writes (a few milliseconds' work).
+_ROWS_PER_CALL = 2048
 
 
 def spreadsheet_csv_bytes(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> bytes:

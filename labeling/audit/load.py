@@ -16,7 +16,7 @@ from __future__ import annotations
 import csv
 import functools
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -246,18 +246,22 @@ def helper_share(sizes: Mapping[str, int]) -> set[str]:
 
 
 def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Taxonomy, background: Background,
-                view: ViewJoin | None = None) -> tuple[dict[str, Columns], dict[str, int], list[RiskyCell]]:
+                view: ViewJoin | None = None, warm_up: Callable[[], object] | None = None
+                ) -> tuple[dict[str, Columns], dict[str, int], list[RiskyCell]]:
     """Every table of ``paths`` read and validated (some in the helper process), and their risky cells.
 
     Returns the tables here, the row counts of those the helper keeps (``KEPT_BY_HELPER``), and
     the risky cells. The first invalid table in ``paths`` order is the one reported, wherever it
     was read. Tables are offered to ``view`` as they arrive: this process joins its own while the
-    helper reads.
+    helper reads. ``warm_up`` runs in the helper after its reads, when it reads any (it would
+    otherwise wait for this process to finish reading and joining).
     """
     names = list(paths)
     away = helper_share({n: paths[n].stat().st_size for n in names}) if background.enabled else set()
     pending = {n: background.submit(_read_job, str(paths[n]), n, genres, n in KEPT_BY_HELPER, big=True)
                for n in names if n in away}
+    if pending and warm_up is not None:
+        background.submit(warm_up, big=True)
     outcomes: dict[str, tuple[Any, ...]] = {}
     for name in names:
         if name in away:
@@ -335,10 +339,12 @@ def _risky_cells(path: Path, table: Table) -> list[RiskyCell]:
 
 
 def load_input(manifest: Path | str | None = None, *, data: Path | str | None = None,
-               taxonomy_path: Path | str | None = None, background: Background | None = None) -> AuditInput:
+               taxonomy_path: Path | str | None = None, background: Background | None = None,
+               warm_up: Callable[[], object] | None = None) -> AuditInput:
     """Validate the named manifest and its siblings, then join them per track.
 
-    With a ``background`` that may use a helper process, a large audit reads some tables there.
+    With a ``background`` that may use a helper process, a large audit reads some tables there,
+    and then runs ``warm_up`` there (the plots' imports) while this process still reads.
     """
     primary_path, folder, root = locate(manifest, data)
     taxonomy = load_taxonomy(taxonomy_path)
@@ -366,7 +372,7 @@ def load_input(manifest: Path | str | None = None, *, data: Path | str | None = 
 
     view = ViewJoin(paths)
     tables, kept, risky = read_tables({n: p for n, p in paths.items() if n != "overrides"}, genres, taxonomy,
-                                background or Background(), view)
+                                background or Background(), view, warm_up)
     overrides = Overrides.load(paths["overrides"], genres) if "overrides" in paths else Overrides()
     if "overrides" in paths:
         tables["overrides"] = read_columns(paths["overrides"], TABLES["overrides"])

@@ -64,7 +64,8 @@ class AuditResult:
 
 def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ...]]:
     rows: list[tuple[str, ...]] = []
-    order = sorted(findings, key=lambda f: (SEVERITIES.index(f.severity), f.check, f.track_id, f.detail))
+    rank = {severity: n for n, severity in enumerate(SEVERITIES)}
+    order = sorted(findings, key=lambda f: (rank[f.severity], f.check, f.track_id, f.detail))
     for f in order:
         e = inp.view.get(f.track_id, {})
         video = e.get("youtube_id")
@@ -91,7 +92,9 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
     with bar, Background(opts.workers) as background:
         began = time.perf_counter()
         bar.set_postfix_str("reading and validating the tables")
-        inp = load_input(manifest, data=data, taxonomy_path=taxonomy, background=background)
+        inp = load_input(manifest, data=data, taxonomy_path=taxonomy, background=background,
+                         warm_up=warm_up if opts.plots else None)
+        warmed = background.started  # the helper read tables, then imported matplotlib
         bar.update()
         log.info("read, validated and joined %d tracks in %.1f s", len(inp.view), time.perf_counter() - began)
         big = len(inp.view) >= HELPER_MIN_TRACKS
@@ -104,7 +107,7 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
                 if opts.plots and key == section.key:
                     pending[name] = background.submit(draw_plot, name, section, opts.min_score, big=big)
 
-        if opts.plots and big:
+        if opts.plots and big and not warmed:
             background.submit(warm_up, big=True)
         sections = [*run_checks(inp, opts, background, on_section=draw),
                     audio_section(inp, opts)]  # the last: training audit-audio's list

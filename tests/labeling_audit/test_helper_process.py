@@ -11,6 +11,7 @@ import concurrent.futures
 import pickle
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -31,9 +32,12 @@ class _CountingPool(concurrent.futures.ProcessPoolExecutor):
     """The real pool, counting the jobs sent to the helper process (each a pickled function and its arguments)."""
 
     jobs: list[str] = []
+    spilled: list[bool] = []
 
     def submit(self, fn: Any, /, *args: Any, **kwargs: Any) -> concurrent.futures.Future[Any]:
-        job, _ = pickle.loads(args[0])
+        packed = args[0]
+        _CountingPool.spilled.append(isinstance(packed, str))
+        job, _ = pickle.loads(Path(packed).read_bytes() if isinstance(packed, str) else packed)
         _CountingPool.jobs.append(job.__name__)
         return super().submit(fn, *args, **kwargs)
 
@@ -46,6 +50,7 @@ def helper_always(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     monkeypatch.setattr(checks, "HELPER_MIN_FILES", 0)
     monkeypatch.setattr(run, "HELPER_MIN_TRACKS", 0)
     _CountingPool.jobs = []
+    _CountingPool.spilled = []
     monkeypatch.setattr(background, "ProcessPoolExecutor", _CountingPool)
     return _CountingPool.jobs
 
@@ -55,11 +60,29 @@ def _audit(layout: Layout, out: Path, workers: int) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
 
-def test_two_processes_write_the_very_same_report(tmp_path: Path, helper_always: list[str]) -> None:
+@pytest.mark.parametrize("spill", [False, True], ids=["through-the-pipe", "through-files"])
+def test_two_processes_write_the_very_same_report(tmp_path: Path, helper_always: list[str], spill: bool,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     layout = planted.build(tmp_path / "data")
     alone = _audit(layout, tmp_path / "one", workers=1)
     assert not helper_always
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    answers: list[bool] = []  # for each answer taken here: whether it came through a file
+    unspill = background._unspill
+
+    def taken(message: bytes | str) -> bytes:
+        answers.append(isinstance(message, str))
+        return unspill(message)
+
+    monkeypatch.setattr(background, "_unspill", taken)
+    if spill:  # every job and every answer goes through a file, as large ones do
+        monkeypatch.setattr(background, "SPILL_BYTES", 0)
     together = _audit(layout, tmp_path / "two", workers=2)
+    assert not list(temporary.iterdir())  # the folder the files went through is gone
+    assert answers and set(answers) == {spill}
+    assert set(_CountingPool.spilled) == {spill}
     # tables, audio headers and plots all went to the helper ...
     assert {"_read_job", "check_files", "claim_checks", "draw_plot"} <= set(helper_always)
     assert helper_always.count("_read_job") >= 1 and helper_always.count("draw_plot") >= 4

@@ -258,8 +258,10 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
     """
     names = list(paths)
     away = helper_share({n: paths[n].stat().st_size for n in names}) if background.enabled else set()
+    # the view's tables first, in the order they are joined here; the tables the helper keeps last
+    sent = sorted(away, key=lambda n: (n in KEPT_BY_HELPER, VIEW_ORDER.index(n) if n in VIEW_ORDER else 0, n))
     pending = {n: background.submit(_read_job, str(paths[n]), n, genres, n in KEPT_BY_HELPER, big=True)
-               for n in names if n in away}
+               for n in sent}
     if pending and warm_up is not None:
         background.submit(warm_up, big=True)
     outcomes: dict[str, tuple[Any, ...]] = {}

@@ -102,3 +102,19 @@ def test_the_garbage_collector_is_paused_only_inside_the_reader(tmp_path: Path) 
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_reading_a_table_with_quoted_cells_does_not_import_pandas(tmp_path: Path) -> None:
+    """pandas costs a third of a second to import, and the audit's two processes read tables only."""
+    import subprocess
+    import sys
+
+    path = tmp_path / "labels.csv"
+    path.write_text(GOOD, encoding="utf-8")
+    assert '"weird' in GOOD  # the path that checks quoting against the csv module runs
+    code = ("import sys; from manifests.io import read_columns; from manifests.schema import TABLES; "
+            f"columns = read_columns({str(path)!r}, TABLES['labels']); "
+            "assert columns['unmapped'][1] == ['weird, \"stuff\"'], columns; print('pandas' in sys.modules)")
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=repo, capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"

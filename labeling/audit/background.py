@@ -118,6 +118,7 @@ class Background:
         self.enabled = workers > 1
         self._pool: ProcessPoolExecutor | None = None
         self._folder: str | None = None  # where large jobs and answers travel (removed by close)
+        self._futures: list[Future[bytes | str]] = []
 
     def submit(self, fn: Callable[..., T], *args: Any, big: bool) -> Pending[T] | Done[T]:
         """``fn(*args)`` in the helper process when ``big`` (and a helper is allowed), else now, here."""
@@ -131,7 +132,9 @@ class Background:
             log.debug("started the audit's helper process")
         assert self._folder is not None
         job = _spill(pickle.dumps((fn, args), protocol=pickle.HIGHEST_PROTOCOL), self._folder, SPILL_BYTES)
-        return Pending(self._pool.submit(_call_packed, job, self._folder, SPILL_BYTES))
+        future = self._pool.submit(_call_packed, job, self._folder, SPILL_BYTES)
+        self._futures.append(future)
+        return Pending(future)
 
     @property
     def started(self) -> bool:
@@ -139,9 +142,16 @@ class Background:
         return self._pool is not None
 
     def close(self) -> None:
+        """Stop the helper; wait for it only while a job of it still runs (an audit that failed midway).
+
+        Once every answer is in, the helper's own exit (tearing down its interpreter, a tenth of a
+        second or more) overlaps with this process writing the report; the pool reaps it later.
+        """
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            busy = any(not future.done() for future in self._futures)
+            self._pool.shutdown(wait=busy, cancel_futures=True)
             self._pool = None
+            self._futures = []
         if self._folder is not None:  # answers nobody asked for, jobs cancelled before they ran
             shutil.rmtree(self._folder, ignore_errors=True)
             self._folder = None

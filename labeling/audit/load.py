@@ -177,17 +177,19 @@ def kept_table(path: str) -> Columns:
     return _KEPT.pop(path)
 
 
-def _read_job(path: str, name: str, genres: frozenset[str], keep: bool = False) -> tuple[Any, ...]:
+def _read_job(path: str, name: str, genres: frozenset[str], keep: bool = False, scan: bool = True
+              ) -> tuple[Any, ...]:
     """Read and validate one table, and find its risky cells: ``("ok", columns, risky, rows)`` or the error as data.
 
     Runs in this process or in the audit's helper process; an error comes back as plain fields
     (a ``ManifestError`` cannot be unpickled) and :func:`_raise` rebuilds it. With ``keep`` (in
     the helper) the columns stay there for :func:`kept_table`, and None comes back instead.
+    Without ``scan`` the risky cells are left to :func:`_scan_job` (an empty list comes back).
     """
     table = TABLES[name]
     try:
         columns = read_columns(Path(path), table, known_genres=genres)
-        risky = _risky_cells(Path(path), table)
+        risky = _risky_cells(Path(path), table) if scan else []
         if keep:
             _KEPT[path] = columns
             return "ok", None, risky, row_count(columns)
@@ -198,6 +200,14 @@ def _read_job(path: str, name: str, genres: frozenset[str], keep: bool = False) 
         return "invalid", exc.problem, exc.line, exc.row, exc.column
     except UserError as exc:
         return "user", str(exc)
+
+
+def _scan_job(paths: list[tuple[str, str]]) -> dict[str, list[RiskyCell]]:
+    """In the helper process: the risky cells of the tables this process reads, (name, path) each.
+
+    A scan of their bytes, done there after its own reads while this process still reads and joins.
+    """
+    return {name: _risky_cells(Path(path), TABLES[name]) for name, path in paths}
 
 
 def _raise(path: Path, name: str, outcome: tuple[Any, ...], taxonomy: Taxonomy) -> None:
@@ -262,13 +272,13 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
     sent = sorted(away, key=lambda n: (n in KEPT_BY_HELPER, VIEW_ORDER.index(n) if n in VIEW_ORDER else 0, n))
     pending = {n: background.submit(_read_job, str(paths[n]), n, genres, n in KEPT_BY_HELPER, big=True)
                for n in sent}
+    here = [n for n in names if n not in away]
+    scan = background.submit(_scan_job, [(n, str(paths[n])) for n in here], big=True) if pending else None
     if pending and warm_up is not None:
         background.submit(warm_up, big=True)
     outcomes: dict[str, tuple[Any, ...]] = {}
-    for name in names:
-        if name in away:
-            continue
-        outcomes[name] = _read_job(str(paths[name]), name, genres)
+    for name in here:
+        outcomes[name] = _read_job(str(paths[name]), name, genres, scan=scan is None)
         if outcomes[name][0] != "ok":
             break  # a later table cannot be the first error
     if view is not None and all(outcome[0] == "ok" for outcome in outcomes.values()):
@@ -278,15 +288,16 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
         outcomes[name] = future.result()  # unpickled now, once this process has read its own
         if view is not None and outcomes[name][0] == "ok" and outcomes[name][1] is not None:
             view.offer(name, outcomes[name][1])
+    for name in names:
+        if name in outcomes and outcomes[name][0] != "ok":
+            _raise(paths[name], name, outcomes[name], taxonomy)
+    scanned = scan.result() if scan is not None else {}
     tables: dict[str, Columns] = {}
     kept: dict[str, int] = {}
     risky: list[RiskyCell] = []
     for name in names:
-        if name not in outcomes:
-            continue  # after a table that failed here
-        if outcomes[name][0] != "ok":
-            _raise(paths[name], name, outcomes[name], taxonomy)
         _, columns, cells, rows = outcomes[name]
+        cells = scanned.get(name, cells)
         if columns is None:
             kept[name] = rows
         else:

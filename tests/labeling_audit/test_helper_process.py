@@ -84,7 +84,7 @@ def test_two_processes_write_the_very_same_report(tmp_path: Path, helper_always:
     assert answers and set(answers) == {spill}
     assert set(_CountingPool.spilled) == {spill}
     # tables, audio headers and plots all went to the helper ...
-    assert {"_read_job", "check_files", "claim_checks", "draw_plot"} <= set(helper_always)
+    assert {"_read_job", "_scan_job", "check_files", "claim_checks", "draw_plot"} <= set(helper_always)
     assert helper_always.count("_read_job") >= 1 and helper_always.count("draw_plot") >= 4
     # ... and every file came out byte for byte the same, plots included
     assert set(together) == set(alone) and set(OUTPUTS) <= set(alone)

@@ -16,7 +16,7 @@ import os
 import stat
 import statistics
 from collections import Counter, defaultdict
-from collections.abc import Callable, Container, Iterable
+from collections.abc import Callable, Container, Iterable, Mapping
 from dataclasses import dataclass, field
 from itertools import combinations
 from pathlib import Path, PurePosixPath, PureWindowsPath
@@ -36,7 +36,6 @@ from manifests.errors import UserError
 from manifests.hashing import sha256_file
 from manifests.ids import is_unknown_artist, normalize_text, normalize_title
 from manifests.layout import Layout
-from manifests.overrides import Overrides
 from manifests.schema import SPLITS
 
 from ..splits import artist_key
@@ -216,37 +215,69 @@ def check_labels(inp: AuditInput, opts: AuditOptions) -> Section:
 
 # ---------------------------------------------------------------- sources
 
-def _mapped_claims(inp: AuditInput) -> dict[str, str | None]:
-    """Each distinct raw genre of the claims table -> its canonical genre (None: unmapped).
+#: One track's sources and each one's top genres: (source, top genres) sorted by source.
+_Tops = tuple[tuple[str, tuple[str, ...]], ...]
 
-    A few thousand strings for hundreds of thousands of claims: each is mapped once.
+
+@dataclass
+class ClaimFacts:
+    """What the claims table says of each track, worked out before the catalogue is known.
+
+    A large audit's helper process keeps the claims table and works this out while this
+    process still reads and joins the other tables; the two checks on claims then only pick
+    the catalogue's tracks (:func:`judge_sources`, :func:`count_unmapped`).
     """
-    return {raw: inp.taxonomy.map(raw) for raw in set(inp.columns("claims", "raw_genre")[0])}
+
+    #: track -> what its sources rank first (tracks with at least one mapped claim)
+    tops: dict[str, _Tops]
+    #: (track, source, raw genre) of every claim whose raw genre the taxonomy does not map
+    unmapped: list[tuple[str, str | None, str]]
+    origin: str
 
 
-def _source_genres(inp: AuditInput, tracks: Container[str]) -> tuple[dict[str, dict[str, dict[str, float]]], str]:
-    """track -> source -> canonical genre -> strength, from claims (mapped now) or the labels table."""
-    out: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
-    if inp.has("claims"):
-        mapped = _mapped_claims(inp)
-        for tid, source, raw, weight in zip(*inp.columns("claims", "track_id", "source", "raw_genre", "weight"),
-                                            strict=True):
-            if tid not in tracks:
-                continue
-            genre = mapped[raw]
-            if genre is None:
-                continue
-            held = out[tid][source]
-            held[genre] = max(held.get(genre, 0.0), float(weight))
-        return out, "claims"
+def claim_facts(claims: Mapping[str, list[Any]], taxonomy: Taxonomy) -> ClaimFacts:
+    """:class:`ClaimFacts` of a claims table held as columns; each distinct raw genre is mapped once."""
+    tids, sources, raws, weights = (claims.get(name, []) for name in ("track_id", "source", "raw_genre", "weight"))
+    mapped = {raw: taxonomy.map(raw) for raw in set(raws)}  # a few thousand strings, 300,000 claims
+    by_track: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
+    unmapped: list[tuple[str, str | None, str]] = []
+    for tid, source, raw, weight in zip(tids, sources, raws, weights, strict=True):
+        genre = mapped[raw]
+        if genre is None:
+            unmapped.append((tid, source, raw))
+            continue
+        held = by_track[tid][source]
+        held[genre] = max(held.get(genre, 0.0), float(weight))
+    return ClaimFacts(_tops_of(by_track), unmapped, f"claims mapped with {taxonomy.source}")
+
+
+def _tops_of(by_track: Mapping[str, Mapping[str, dict[str, float]]]) -> dict[str, _Tops]:
+    """track -> (source, top genres) of every source that has a genre, sorted by source."""
+    return {tid: tuple((source, _top(genres)) for source, genres in sorted(per_source.items()) if genres)
+            for tid, per_source in by_track.items()}
+
+
+def claim_facts_of(inp: AuditInput) -> ClaimFacts:
+    """:func:`claim_facts` of the audit's claims table, worked out once for both checks that read it."""
+    found = inp.derived.get("claim_facts")
+    if found is None:
+        claims = dict(zip(("track_id", "source", "raw_genre", "weight"),
+                          inp.columns("claims", "track_id", "source", "raw_genre", "weight"), strict=True))
+        found = inp.derived["claim_facts"] = claim_facts(claims, inp.taxonomy)
+    return found
+
+
+def _label_tops(inp: AuditInput, tracks: Container[str]) -> dict[str, _Tops]:
+    """track -> its sources' top genres from the labels table's sources column (no claims table)."""
+    by_track: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(dict))
     for e in inp.view.values():
         if e["track_id"] not in tracks or not e.get("sources"):
             continue
         weights = e.get("genres") or {}
         for genre, sources in e["sources"].items():
             for source in sources:
-                out[e["track_id"]][source][genre] = float(weights.get(genre, 1.0))
-    return out, "labels"
+                by_track[e["track_id"]][source][genre] = float(weights.get(genre, 1.0))
+    return _tops_of(by_track)
 
 
 def _top(genres: dict[str, float]) -> tuple[str, ...]:
@@ -257,28 +288,31 @@ def _top(genres: dict[str, float]) -> tuple[str, ...]:
     return tuple(sorted(g for g, w in genres.items() if w >= best - 1e-9))
 
 
-#: One track's sources and each one's top genres: (source, top genres) sorted by source.
-_Tops = tuple[tuple[str, tuple[str, ...]], ...]
-
-
 def check_sources(inp: AuditInput, opts: AuditOptions) -> Section:
     """Per track: do the sources agree on the top genre? Per source pair: how often?"""
     return sources_section(inp, catalogue(inp))
 
 
 def sources_section(inp: AuditInput, tracks: Container[str]) -> Section:
-    """:func:`check_sources` over the catalogue's ``tracks`` (what the helper process needs to know of it).
+    """:func:`check_sources` over the catalogue's ``tracks``."""
+    if not inp.has("claims") and not inp.has("labels"):
+        return _skipped("sources", SOURCES_TITLE, "needs a claims or labels table")
+    if inp.has("claims"):
+        tops = claim_facts_of(inp).tops
+        return judge_sources({tid: t for tid, t in tops.items() if tid in tracks}, "claims", inp.taxonomy)
+    return judge_sources(_label_tops(inp, tracks), "labels", inp.taxonomy)
+
+
+SOURCES_TITLE = "Source agreement"
+
+
+def judge_sources(tops_of: Mapping[str, _Tops], origin: str, tax: Taxonomy) -> Section:
+    """The source agreement section from each catalogue track's sources' top genres.
 
     Tracks are grouped by what their sources rank first: a hundred thousand tracks show a
     few thousand such patterns, and each pattern is judged once.
     """
-    title = "Source agreement"
-    if not inp.has("claims") and not inp.has("labels"):
-        return _skipped("sources", title, "needs a claims or labels table")
-    sec = Section("sources", title)
-    by_track, origin = _source_genres(inp, tracks)
-    tax = inp.taxonomy
-
+    sec = Section("sources", SOURCES_TITLE)
     roots: dict[str, str] = {}  # a few hundred genres
 
     def root(genre: str) -> str:
@@ -303,8 +337,8 @@ def sources_section(inp: AuditInput, tracks: Container[str]) -> Section:
     patterns: Counter[_Tops] = Counter()  # in the order first seen, as the tracks are sorted
     verdicts: dict[_Tops, str] = {}
     details: dict[_Tops, str] = {}  # what a disagreement says, once per pattern
-    for tid in sorted(by_track):
-        tops = tuple((source, _top(genres)) for source, genres in sorted(by_track[tid].items()) if genres)
+    for tid in sorted(tops_of):
+        tops = tops_of[tid]
         patterns[tops] += 1
         verdict = verdicts.get(tops)
         if verdict is None:
@@ -336,35 +370,36 @@ def check_unmapped(inp: AuditInput, opts: AuditOptions) -> Section:
     return unmapped_section(inp, inp.dropped)
 
 
+UNMAPPED_TITLE = "Unmapped raw genres"
+
+
 def unmapped_section(inp: AuditInput, dropped: Container[str]) -> Section:
-    """:func:`check_unmapped` leaving out the ``dropped`` tracks (what the helper process needs to know of them)."""
-    title = "Unmapped raw genres"
+    """:func:`check_unmapped` leaving out the ``dropped`` tracks."""
     if not inp.has("claims") and not inp.has("labels"):
-        return _skipped("unmapped", title, "needs a claims or labels table")
-    sec = Section("unmapped", title)
+        return _skipped("unmapped", UNMAPPED_TITLE, "needs a claims or labels table")
+    if inp.has("claims"):
+        facts = claim_facts_of(inp)
+        return count_unmapped(facts.unmapped, dropped, facts.origin)
+    found = [(tid, None, raw) for tid, unmapped in zip(*inp.columns("labels", "track_id", "unmapped"), strict=True)
+             for raw in unmapped or []]
+    return count_unmapped(found, dropped, "the labels table's unmapped column")
+
+
+def count_unmapped(found: Iterable[tuple[str, str | None, str]], dropped: Container[str], origin: str) -> Section:
+    """The unmapped genres section from (track, source or None, raw genre) of every unmapped genre found."""
+    sec = Section("unmapped", UNMAPPED_TITLE)
     per_raw: dict[str, dict[str, Any]] = {}
     per_track: dict[str, set[str]] = defaultdict(set)
-    if inp.has("claims"):
-        mapped = _mapped_claims(inp)
-        for tid, source, raw in zip(*inp.columns("claims", "track_id", "source", "raw_genre"), strict=True):
-            if mapped[raw] is not None or tid in dropped:
-                continue
-            info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
-            info["claims"] += 1
-            info["tracks"].add(tid)
+    for tid, source, raw in found:
+        if tid in dropped:
+            continue
+        info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
+        info["claims"] += 1
+        info["tracks"].add(tid)
+        if source is not None:
             info["sources"].add(source)
-            per_track[tid].add(raw)
-        sec.data["origin"] = f"claims mapped with {inp.taxonomy.source}"
-    else:
-        for tid, unmapped in zip(*inp.columns("labels", "track_id", "unmapped"), strict=True):
-            if tid in dropped:
-                continue
-            for raw in unmapped or []:
-                info = per_raw.setdefault(raw, {"claims": 0, "tracks": set(), "sources": set()})
-                info["claims"] += 1
-                info["tracks"].add(tid)
-                per_track[tid].add(raw)
-        sec.data["origin"] = "the labels table's unmapped column"
+        per_track[tid].add(raw)
+    sec.data["origin"] = origin
     for tid, raws in sorted(per_track.items()):
         sec.flag(tid, "unmapped_genre", "; ".join(sorted(raws)))
     sec.data["raw"] = sorted(per_raw.items(), key=lambda kv: (-kv[1]["claims"], kv[0]))
@@ -903,14 +938,24 @@ def _unplain(plain: PlainSection) -> Section:
     return Section(key, title, ran, because, list(map(Finding._make, findings)), data)
 
 
+#: In the helper process: claims table path -> its facts, worked out while this process still reads.
+_PREPARED: dict[str, ClaimFacts] = {}
+
+
+def prepare_claims(path: str, taxonomy: Taxonomy) -> None:
+    """In the helper process: the facts of the claims table it kept, for :func:`claim_checks` to finish."""
+    _PREPARED[path] = claim_facts(kept_table(path), taxonomy)
+
+
 def claim_checks(path: str, taxonomy: Taxonomy, tracks: frozenset[str], dropped: frozenset[str]
                  ) -> tuple[PlainSection, PlainSection]:
-    """In the helper process: source agreement and unmapped genres over the claims table it kept."""
-    claims = Path(path)
-    inp = AuditInput(primary=("claims", claims), folder=claims.parent, root=claims.parent,
-                     tables={"claims": kept_table(path)}, paths={"claims": claims}, taxonomy=taxonomy,
-                     overrides=Overrides())
-    return _plain(sources_section(inp, tracks)), _plain(unmapped_section(inp, dropped))
+    """In the helper process: source agreement and unmapped genres over the claims table it kept.
+
+    The claims' facts are those :func:`prepare_claims` worked out, or worked out now.
+    """
+    facts = _PREPARED.pop(path, None) or claim_facts(kept_table(path), taxonomy)
+    sources = judge_sources({tid: t for tid, t in facts.tops.items() if tid in tracks}, "claims", taxonomy)
+    return _plain(sources), _plain(count_unmapped(facts.unmapped, dropped, facts.origin))
 
 
 def start_claim_checks(inp: AuditInput, background: Background) -> Pending[tuple[PlainSection, PlainSection]] | None:

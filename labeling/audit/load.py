@@ -86,6 +86,8 @@ class AuditInput:
     view: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: tables read, validated and kept by the helper process (their checks run there): name -> rows
     kept: dict[str, int] = field(default_factory=dict)
+    #: what checks work out once from the tables and share (``checks.claim_facts_of``)
+    derived: dict[str, Any] = field(default_factory=dict)
 
     def has(self, table: str) -> bool:
         return table in self.tables or table in self.kept
@@ -255,15 +257,20 @@ def helper_share(sizes: Mapping[str, int]) -> set[str]:
     return best
 
 
+#: Work for the helper process once it has read its tables: called there with the paths of the
+#: tables it keeps (name -> path) and the taxonomy (see :func:`read_tables`).
+IdleJob = Callable[[dict[str, str], Taxonomy], object]
+
+
 def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Taxonomy, background: Background,
-                view: ViewJoin | None = None, warm_up: Callable[[], object] | None = None
+                view: ViewJoin | None = None, idle: IdleJob | None = None
                 ) -> tuple[dict[str, Columns], dict[str, int], list[RiskyCell]]:
     """Every table of ``paths`` read and validated (some in the helper process), and their risky cells.
 
     Returns the tables here, the row counts of those the helper keeps (``KEPT_BY_HELPER``), and
     the risky cells. The first invalid table in ``paths`` order is the one reported, wherever it
     was read. Tables are offered to ``view`` as they arrive: this process joins its own while the
-    helper reads. ``warm_up`` runs in the helper after its reads, when it reads any (it would
+    helper reads. ``idle`` runs in the helper after its reads, when it reads any (it would
     otherwise wait for this process to finish reading and joining).
     """
     names = list(paths)
@@ -274,8 +281,8 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
                for n in sent}
     here = [n for n in names if n not in away]
     scan = background.submit(_scan_job, [(n, str(paths[n])) for n in here], big=True) if pending else None
-    if pending and warm_up is not None:
-        background.submit(warm_up, big=True)
+    if pending and idle is not None:
+        background.submit(idle, {n: str(paths[n]) for n in sent if n in KEPT_BY_HELPER}, taxonomy, big=True)
     outcomes: dict[str, tuple[Any, ...]] = {}
     for name in here:
         outcomes[name] = _read_job(str(paths[name]), name, genres, scan=scan is None)
@@ -353,11 +360,11 @@ def _risky_cells(path: Path, table: Table) -> list[RiskyCell]:
 
 def load_input(manifest: Path | str | None = None, *, data: Path | str | None = None,
                taxonomy_path: Path | str | None = None, background: Background | None = None,
-               warm_up: Callable[[], object] | None = None) -> AuditInput:
+               idle: IdleJob | None = None) -> AuditInput:
     """Validate the named manifest and its siblings, then join them per track.
 
     With a ``background`` that may use a helper process, a large audit reads some tables there,
-    and then runs ``warm_up`` there (the plots' imports) while this process still reads.
+    and then runs ``idle`` there (:data:`IdleJob`) while this process still reads.
     """
     primary_path, folder, root = locate(manifest, data)
     taxonomy = load_taxonomy(taxonomy_path)
@@ -385,7 +392,7 @@ def load_input(manifest: Path | str | None = None, *, data: Path | str | None = 
 
     view = ViewJoin(paths)
     tables, kept, risky = read_tables({n: p for n, p in paths.items() if n != "overrides"}, genres, taxonomy,
-                                background or Background(), view, warm_up)
+                                background or Background(), view, idle)
     overrides = Overrides.load(paths["overrides"], genres) if "overrides" in paths else Overrides()
     if "overrides" in paths:
         tables["overrides"] = read_columns(paths["overrides"], TABLES["overrides"])

@@ -6,6 +6,7 @@ plot has been computed, so a bad manifest leaves the previous report untouched.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -17,9 +18,10 @@ from tqdm import tqdm
 
 from manifests.io import atomic_write_bytes, gc_paused
 
+from ..taxonomy import Taxonomy
 from .audio_disagreement import audio_section
 from .background import Background, Done, Pending
-from .checks import ALL_CHECKS, SEVERITIES, AuditOptions, Finding, Section, run_checks
+from .checks import ALL_CHECKS, SEVERITIES, AuditOptions, Finding, Section, prepare_claims, run_checks
 from .export import spreadsheet_csv_bytes
 from .load import AuditInput, load_input
 from .plots import PLOTS, draw_plot, warm_up
@@ -75,6 +77,18 @@ def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ..
     return rows
 
 
+def helper_idle(kept: dict[str, str], taxonomy: Taxonomy, plots: bool) -> None:
+    """In the helper process once it has read its tables, while this process still reads and joins.
+
+    It works out the facts of the claims table it keeps (the claims checks then only pick the
+    catalogue's tracks), and imports matplotlib ahead of the first plot.
+    """
+    if "claims" in kept:
+        prepare_claims(kept["claims"], taxonomy)
+    if plots:
+        warm_up()
+
+
 def run_audit(manifest: Path | str | None = None, *, data: Path | str | None = None,
               out_dir: Path | str | None = None, taxonomy: Path | str | None = None,
               options: AuditOptions | None = None) -> AuditResult:
@@ -93,8 +107,8 @@ def _audit(manifest: Path | str | None, data: Path | str | None, out_dir: Path |
         began = time.perf_counter()
         bar.set_postfix_str("reading and validating the tables")
         inp = load_input(manifest, data=data, taxonomy_path=taxonomy, background=background,
-                         warm_up=warm_up if opts.plots else None)
-        warmed = background.started  # the helper read tables, then imported matplotlib
+                         idle=functools.partial(helper_idle, plots=opts.plots))
+        warmed = background.started  # the helper read tables, then ran helper_idle
         bar.update()
         log.info("read, validated and joined %d tracks in %.1f s", len(inp.view), time.perf_counter() - began)
         big = len(inp.view) >= HELPER_MIN_TRACKS

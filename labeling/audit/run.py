@@ -9,10 +9,12 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import operator
 import time
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from tqdm import tqdm
 
@@ -65,16 +67,23 @@ class AuditResult:
 
 
 def flagged_rows(inp: AuditInput, findings: list[Finding]) -> list[tuple[str, ...]]:
+    """flagged.csv's rows: by severity (errors first), then check, track and detail."""
     rows: list[tuple[str, ...]] = []
-    rank = {severity: n for n, severity in enumerate(SEVERITIES)}
-    order = sorted(findings, key=lambda f: (rank[f.severity], f.check, f.track_id, f.detail))
-    for f in order:
-        e = inp.view.get(f.track_id, {})
-        video = e.get("youtube_id")
-        rows.append((f.track_id, f.check, f.severity, f.detail, e.get("title") or "",
-                     "; ".join(e.get("artists") or []), e.get("split") or "",
-                     f"https://www.youtube.com/watch?v={video}" if video else ""))
+    by_severity: dict[str, list[Finding]] = {severity: [] for severity in SEVERITIES}
+    for f in findings:
+        by_severity[f.severity].append(f)
+    view = inp.view
+    for severity in SEVERITIES:  # itemgetter sorts a hundred thousand findings at C speed
+        for f in sorted(by_severity[severity], key=operator.itemgetter(1, 0, 3)):
+            e = view.get(f.track_id, _NOTHING)
+            video = e.get("youtube_id")
+            rows.append((f.track_id, f.check, f.severity, f.detail, e.get("title") or "",
+                         "; ".join(e.get("artists") or ()), e.get("split") or "",
+                         f"https://www.youtube.com/watch?v={video}" if video else ""))
     return rows
+
+
+_NOTHING: dict[str, Any] = {}
 
 
 def helper_idle(kept: dict[str, str], taxonomy: Taxonomy, plots: bool) -> None:

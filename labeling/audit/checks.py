@@ -334,25 +334,33 @@ def judge_sources(tops_of: Mapping[str, _Tops], origin: str, tax: Taxonomy) -> S
             return "same family"
         return "disagree"
 
-    patterns: Counter[_Tops] = Counter()  # in the order first seen, as the tracks are sorted
-    verdicts: dict[_Tops, str] = {}
-    details: dict[_Tops, str] = {}  # what a disagreement says, once per pattern
+    # patterns in the order first seen (the tracks sorted), each looked up once per track: a
+    # pattern is a tuple of tuples, and Python hashes a tuple anew at every lookup
+    index: dict[_Tops, int] = {}
+    patterns: list[_Tops] = []
+    counts: list[int] = []
+    details: list[str | None] = []  # what a disagreement says, once per pattern; None: no disagreement
+    verdicts: list[str] = []
+    severity = CHECKS["source_disagreement"][0]
     for tid in sorted(tops_of):
         tops = tops_of[tid]
-        patterns[tops] += 1
-        verdict = verdicts.get(tops)
-        if verdict is None:
-            verdict = verdicts[tops] = judge(tops)
-            if verdict == "disagree":
-                details[tops] = "; ".join(f"{s}: {', '.join(t)}" for s, t in tops)
-        if verdict == "disagree":
-            sec.flag(tid, "source_disagreement", details[tops])
+        p = index.get(tops)
+        if p is None:
+            p = index[tops] = len(patterns)
+            patterns.append(tops)
+            counts.append(0)
+            verdicts.append(judge(tops))
+            details.append("; ".join(f"{s}: {', '.join(t)}" for s, t in tops) if verdicts[p] == "disagree" else None)
+        counts[p] += 1
+        detail = details[p]
+        if detail is not None:
+            sec.findings.append(Finding(tid, "source_disagreement", severity, detail))
     outcomes: Counter[str] = Counter()
     pair_n: Counter[tuple[str, str]] = Counter()
     pair_agree: Counter[tuple[str, str]] = Counter()
     coverage: Counter[str] = Counter()
-    for tops, n in patterns.items():
-        outcomes[verdicts[tops]] += n
+    for tops, n, verdict in zip(patterns, counts, verdicts, strict=True):
+        outcomes[verdict] += n
         for source, _ in tops:
             coverage[source] += n
         for (a, top_a), (b, top_b) in combinations(tops, 2):

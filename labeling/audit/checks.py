@@ -729,9 +729,15 @@ HELPER_MIN_FILES = 2000
 
 
 def ready_files(inp: AuditInput) -> list[dict[str, Any]]:
-    """The catalogue's tracks whose audio should be there: a finished download or a training row."""
-    cat = catalogue(inp)
-    return [e for e in cat.values() if e.get("download_status") == "ok" or "training" in e["in_tables"]]
+    """The catalogue's tracks whose audio should be there: a finished download or a training row.
+
+    Worked out once: the file checks start with them and the audio section counts them.
+    """
+    found = inp.derived.get("ready_files")
+    if found is None:
+        found = inp.derived["ready_files"] = [e for e in catalogue(inp).values()
+                                              if e.get("download_status") == "ok" or "training" in e["in_tables"]]
+    return found
 
 
 def start_file_checks(inp: AuditInput, opts: AuditOptions, background: Background

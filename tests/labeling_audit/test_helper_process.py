@@ -107,9 +107,14 @@ def test_an_invalid_table_read_by_the_helper_fails_as_it_would_here(
     with pytest.raises(ManifestError) as here:
         run_audit(layout.manifests, options=AuditOptions(workers=1, plots=False))
     monkeypatch.setattr(load, "helper_share", lambda sizes: {"labels", "splits"})
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    monkeypatch.setattr(background, "SPILL_BYTES", 0)  # the jobs went through files: none is left behind
     with pytest.raises(ManifestError) as away:
         run_audit(layout.manifests, options=AuditOptions(workers=2, plots=False))
     assert "_read_job" in helper_always
+    assert not list(temporary.iterdir())
     assert str(away.value) == str(here.value)
     assert expected in str(here.value) and "labels.csv" in str(here.value)
     assert (away.value.line, away.value.row, away.value.column) == (here.value.line, here.value.row,

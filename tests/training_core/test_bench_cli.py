@@ -52,7 +52,7 @@ def test_help_is_fast_and_imports_no_keras() -> None:
     assert "--crop-seconds" in done.stdout and "--resume" in done.stdout
 
 
-def test_bench_writes_its_table_and_json(tmp_path: Path, capsys) -> None:
+def test_bench_writes_its_table_and_json(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     from training.bench import main
 
     out = tmp_path / "bench.json"
@@ -73,3 +73,31 @@ def test_bench_writes_its_table_and_json(tmp_path: Path, capsys) -> None:
     assert result["embed_half_overlap_patches"] > result["embed_back_to_back_patches"] > 0
     assert not any(tmp_path.glob("genre-bench-*"))  # generated audio is cleaned up
     assert main(["--data", str(tmp_path), "--tracks", "3", "-q"]) == 2
+
+
+def test_the_gpu_suite_times_both_models_on_this_device(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """``make bench-gpu`` on a machine without an accelerator: the same code, CPU numbers, every field filled."""
+    import tempfile
+
+    from training.bench import main
+
+    temporary = tmp_path / "tmp"
+    temporary.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(temporary))
+    out = tmp_path / "gpu.json"
+    argv = ["--gpu-suite", "--data", str(tmp_path), "--tracks", "20", "--seconds", "5", "--steps", "2",
+            "--batch-size", "4", "--workers", "1", "--out", str(out), "-q"]
+    assert main(argv) == 0
+    table = capsys.readouterr().out
+    assert "samples/s" in table and "input wait" in table and str(out) in table
+    result = json.loads(out.read_text())
+    assert result["device"].startswith("cpu") and result["batch_size"] == 4 and result["workers"] == 1
+    assert set(result["models"]) == {"cnn", "musicnn fine-tune"}
+    for name, numbers in result["models"].items():
+        assert numbers["samples_per_s"] > 0 and numbers["producer_one_thread_samples_per_s"] > 0, name
+        assert 0 <= numbers["input_wait_share"] <= 1, name
+        assert numbers["peak_rss_mb"] > 0 and numbers["parameters"] > 0, name
+        assert numbers["peak_device_memory_mb"] is None, name  # no accelerator: the process's memory only
+    assert result["models"]["musicnn fine-tune"]["model"] == "musicnn"
+    assert not list(temporary.iterdir())  # the generated corpus and its cache are removed

@@ -234,6 +234,14 @@ class ClaimFacts:
     unmapped: list[tuple[str, str | None, str]]
     origin: str
 
+    def agreement(self, tracks: Container[str], taxonomy: Taxonomy) -> Section:
+        """The source agreement section over the catalogue's ``tracks``."""
+        return judge_sources({tid: t for tid, t in self.tops.items() if tid in tracks}, "claims", taxonomy)
+
+    def unmapped_genres(self, dropped: Container[str]) -> Section:
+        """The unmapped genres section, leaving out the ``dropped`` tracks."""
+        return count_unmapped(self.unmapped, dropped, self.origin)
+
 
 def claim_facts(claims: Mapping[str, list[Any]], taxonomy: Taxonomy) -> ClaimFacts:
     """:class:`ClaimFacts` of a claims table held as columns; each distinct raw genre is mapped once."""
@@ -298,8 +306,7 @@ def sources_section(inp: AuditInput, tracks: Container[str]) -> Section:
     if not inp.has("claims") and not inp.has("labels"):
         return _skipped("sources", SOURCES_TITLE, "needs a claims or labels table")
     if inp.has("claims"):
-        tops = claim_facts_of(inp).tops
-        return judge_sources({tid: t for tid, t in tops.items() if tid in tracks}, "claims", inp.taxonomy)
+        return claim_facts_of(inp).agreement(tracks, inp.taxonomy)
     return judge_sources(_label_tops(inp, tracks), "labels", inp.taxonomy)
 
 
@@ -386,8 +393,7 @@ def unmapped_section(inp: AuditInput, dropped: Container[str]) -> Section:
     if not inp.has("claims") and not inp.has("labels"):
         return _skipped("unmapped", UNMAPPED_TITLE, "needs a claims or labels table")
     if inp.has("claims"):
-        facts = claim_facts_of(inp)
-        return count_unmapped(facts.unmapped, dropped, facts.origin)
+        return claim_facts_of(inp).unmapped_genres(dropped)
     found = [(tid, None, raw) for tid, unmapped in zip(*inp.columns("labels", "track_id", "unmapped"), strict=True)
              for raw in unmapped or []]
     return count_unmapped(found, dropped, "the labels table's unmapped column")
@@ -968,8 +974,7 @@ def claim_checks(path: str, taxonomy: Taxonomy, tracks: frozenset[str], dropped:
     The claims' facts are those :func:`prepare_claims` worked out, or worked out now.
     """
     facts = _PREPARED.pop(path, None) or claim_facts(kept_table(path), taxonomy)
-    sources = judge_sources({tid: t for tid, t in facts.tops.items() if tid in tracks}, "claims", taxonomy)
-    return _plain(sources), _plain(count_unmapped(facts.unmapped, dropped, facts.origin))
+    return _plain(facts.agreement(tracks, taxonomy)), _plain(facts.unmapped_genres(dropped))
 
 
 def start_claim_checks(inp: AuditInput, background: Background) -> Pending[tuple[PlainSection, PlainSection]] | None:

@@ -41,7 +41,7 @@ def _safe_column(values: Sequence[Any]) -> Sequence[str]:
     """One column's cells (or one row's, when rows differ in length) as neutralised text (None as empty).
 
     An audit of 100,000 tracks writes close to a million cells: a column of plain strings
-    where no line starts like a formula (one regex over the joined column) is used as it is.
+    where no line starts like a formula (:func:`_maybe_trigger` on the joined column) is used as it is.
     """
     if set(map(type, values)) <= {str}:
         texts: Sequence[str] = values

@@ -29,7 +29,7 @@ from manifests.schema import SCHEMA_COLUMN, TABLES, Table
 
 from ..taxonomy import Taxonomy, load_taxonomy
 from .background import Background
-from .export import is_formula_like
+from .export import FORMULA_TRIGGERS, is_formula_like
 
 log = logging.getLogger(__name__)
 
@@ -314,7 +314,7 @@ def read_tables(paths: Mapping[str, Path], genres: frozenset[str], taxonomy: Tax
     return tables, kept, risky
 
 
-_TRIGGERS = b"=+-@\t\r"
+_TRIGGERS = "".join(FORMULA_TRIGGERS).encode("ascii")
 _BOM = b"\xef\xbb\xbf"
 
 

@@ -40,6 +40,6 @@ SAMPLE_RATE = 16000
 __all__ = [
     "CANONICAL_HEADER_BYTES", "ENV_FFMPEG", "SAMPLE_RATE", "SILENCE_DBFS", "WAV_PROBLEMS", "AudioFacts",
     "AudioRejected", "FFmpegError", "MediaInfo", "WavHeader", "WavProblem", "canonical_and_sound",
-    "canonical_header", "check_wav_file", "decode_audio", "ffmpeg_exe", "header_problems", "inspect_wav", "parse_header", "probe", "read_wav_header",
-    "stderr_tail", "stream_audio", "verify",
+    "canonical_header", "check_wav_file", "decode_audio", "ffmpeg_exe", "header_problems", "inspect_wav",
+    "parse_header", "probe", "read_wav_header", "stderr_tail", "stream_audio", "verify",
 ]

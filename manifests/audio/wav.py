@@ -9,6 +9,7 @@ non-WAV, cut-off or wrongly formatted file without hashing or decoding anything.
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 import os
@@ -242,12 +243,10 @@ def canonical_header(head: bytes, size: int) -> WavHeader | None:
                      data_present=present if claimed is None else min(claimed, present))
 
 
+@functools.lru_cache(maxsize=8)
 def _sound_prefix(sample_rate: int) -> bytes:
     """Bytes 8-40 of a canonical 16-bit mono PCM WAV at ``sample_rate``: WAVE, its fmt chunk, the data tag."""
     return b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, sample_rate, sample_rate * 2, 2, 16) + b"data"
-
-
-_SOUND_PREFIXES: dict[int, bytes] = {}
 
 
 def canonical_and_sound(head: bytes, size: int, *, expected_s: float | None = None,
@@ -259,10 +258,8 @@ def canonical_and_sound(head: bytes, size: int, *, expected_s: float | None = No
     "broken". It builds no :class:`WavHeader`: an audit asks this of a hundred thousand
     files, nearly all of them sound.
     """
-    prefix = _SOUND_PREFIXES.get(sample_rate)
-    if prefix is None:
-        prefix = _SOUND_PREFIXES[sample_rate] = _sound_prefix(sample_rate)
-    if size < _CANONICAL.size or head[:4] != b"RIFF" or head[8:40] != prefix or len(head) < _CANONICAL.size:
+    if (size < _CANONICAL.size or len(head) < _CANONICAL.size or head[:4] != b"RIFF"
+            or head[8:40] != _sound_prefix(sample_rate)):
         return False
     length = int.from_bytes(head[40:44], "little")
     present = size - _CANONICAL.size
